@@ -1,0 +1,215 @@
+//! Host tests of the account and session rules against real SQLite (rusqlite).
+
+use std::cell::Cell;
+
+use crate::account::{ClientInfo, MAX_SESSIONS};
+use crate::error::Error;
+use crate::platform::Platform;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use crate::UserDo;
+
+const USER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const PW: &str = "correct horse battery";
+
+struct TestClock(Cell<i64>);
+
+impl Platform for TestClock {
+    fn now_ms(&self) -> i64 {
+        self.0.get()
+    }
+}
+
+fn settings() -> Settings {
+    let vars = |name: &str| match name {
+        "JWT_SECRET" => Some("test-secret-test-secret-test-secret!".to_owned()),
+        // The floor of the crate keeps host tests fast; the 600k default is tested in settings.
+        "PBKDF2_ITERATIONS" => Some("1000".to_owned()),
+        _ => None,
+    };
+    Settings::from_vars(vars).unwrap()
+}
+
+fn object() -> UserDo<SqliteStore, TestClock> {
+    let clock = TestClock(Cell::new(1_800_000_000_000));
+    UserDo::open(SqliteStore::in_memory().unwrap(), clock, settings(), USER.into()).unwrap()
+}
+
+fn client(ua: &str) -> ClientInfo {
+    ClientInfo { user_agent: ua.into() }
+}
+
+fn advance(o: &UserDo<SqliteStore, TestClock>, ms: i64) {
+    o.platform().0.set(o.platform().0.get() + ms);
+}
+
+fn principal_of(o: &UserDo<SqliteStore, TestClock>, token: &str) -> crate::Result<crate::Principal> {
+    let claims = o.settings().keys.verify_access(token, o.platform().now_secs())?;
+    o.authenticate(&claims)
+}
+
+#[test]
+fn signup_returns_the_public_user_and_a_working_pair() {
+    let o = object();
+    let auth = o.signup("  Alice@Example.COM ", PW, &client("ua")).unwrap();
+    assert_eq!(auth.user.email, "alice@example.com");
+    assert_eq!(auth.user.id, USER);
+    assert!(!auth.user.email_verified);
+    let body = serde_json::to_value(&auth).unwrap();
+    let mut keys: Vec<_> = body["user"].as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["createdAt", "email", "emailVerified", "id"]);
+    assert!(!body.to_string().contains("pbkdf2"));
+    assert_eq!(principal_of(&o, &auth.token).unwrap().user_id, USER);
+}
+
+#[test]
+fn passwords_are_stored_as_phc_hashes_and_refresh_tokens_as_sha256() {
+    let o = object();
+    let auth = o.signup("a@b.co", PW, &client("ua")).unwrap();
+    let rows = o.store().query("SELECT password_hash FROM _userdo_account", &[]).unwrap();
+    assert!(rows[0].text(0).unwrap().starts_with("$pbkdf2-sha256$i=1000,l=32$"));
+    let rows = o.store().query("SELECT token_hash FROM _userdo_refresh_tokens", &[]).unwrap();
+    assert_eq!(rows[0].text(0).unwrap(), crate::token::hash_token(&auth.refresh_token));
+    assert_ne!(rows[0].text(0).unwrap(), auth.refresh_token);
+}
+
+#[test]
+fn a_second_signup_is_email_taken() {
+    let o = object();
+    o.signup("a@b.co", PW, &client("ua")).unwrap();
+    assert!(matches!(o.signup("A@B.CO", PW, &client("ua")), Err(Error::EmailTaken)));
+}
+
+#[test]
+fn login_failures_look_the_same_for_a_wrong_password_and_no_account() {
+    let o = object();
+    let err = o.login("nobody@b.co", PW, &client("ua")).unwrap_err();
+    assert!(matches!(err, Error::InvalidCredentials));
+    o.signup("a@b.co", PW, &client("ua")).unwrap();
+    let wrong = o.login("a@b.co", "not the password", &client("ua")).unwrap_err();
+    assert_eq!(wrong.to_body(), err.to_body());
+    assert_eq!(o.login("A@b.co", PW, &client("ua")).unwrap().user.email, "a@b.co");
+}
+
+#[test]
+fn login_rehashes_a_password_stored_with_outdated_parameters() {
+    let o = object();
+    o.signup("a@b.co", PW, &client("ua")).unwrap();
+    let old = crate::password::PasswordHasher::new(1500).unwrap();
+    let stale = old.hash(o.platform(), PW).unwrap();
+    o.store().execute("UPDATE _userdo_account SET password_hash = ?", &[stale.into()]).unwrap();
+    o.login("a@b.co", PW, &client("ua")).unwrap();
+    let rows = o.store().query("SELECT password_hash FROM _userdo_account", &[]).unwrap();
+    assert!(rows[0].text(0).unwrap().contains("i=1000,"));
+}
+
+#[test]
+fn refresh_rotates_and_a_reused_token_revokes_the_session() {
+    let o = object();
+    let first = o.signup("a@b.co", PW, &client("ua")).unwrap();
+    let second = o.refresh(&first.refresh_token).unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    assert!(principal_of(&o, &second.token).is_ok());
+    // The spent token comes back: the whole session dies, including the new pair.
+    assert!(matches!(o.refresh(&first.refresh_token), Err(Error::SessionRevoked)));
+    assert!(matches!(principal_of(&o, &second.token), Err(Error::SessionRevoked)));
+    assert!(o.refresh(&second.refresh_token).is_err());
+}
+
+#[test]
+fn refresh_rejects_garbage_other_kinds_and_expired_tokens() {
+    let o = object();
+    let auth = o.signup("a@b.co", PW, &client("ua")).unwrap();
+    assert!(matches!(o.refresh("garbage"), Err(Error::InvalidToken)));
+    assert!(matches!(o.refresh(&auth.token), Err(Error::InvalidToken)));
+    let reset_kind = auth.refresh_token.replacen("urt.", "upr.", 1);
+    assert!(matches!(o.refresh(&reset_kind), Err(Error::InvalidToken)));
+    advance(&o, o.settings().refresh_ttl_secs * 1000 + 1);
+    assert!(o.refresh(&auth.refresh_token).is_err());
+}
+
+#[test]
+fn access_tokens_expire_and_belong_to_one_user() {
+    let o = object();
+    let auth = o.signup("a@b.co", PW, &client("ua")).unwrap();
+    advance(&o, o.settings().access_ttl_secs * 1000);
+    assert!(matches!(principal_of(&o, &auth.token), Err(Error::InvalidToken)));
+    let keys = &o.settings().keys;
+    let other_user = keys.issue_access(&"f".repeat(64), "sid", o.platform().now_secs(), 60).unwrap();
+    assert!(matches!(principal_of(&o, &other_user), Err(Error::InvalidToken)));
+    let unknown_session = keys.issue_access(USER, "made-up", o.platform().now_secs(), 60).unwrap();
+    assert!(matches!(principal_of(&o, &unknown_session), Err(Error::SessionRevoked)));
+}
+
+#[test]
+fn logout_revokes_only_the_current_session_at_once() {
+    let o = object();
+    let a = o.signup("a@b.co", PW, &client("phone")).unwrap();
+    let b = o.login("a@b.co", PW, &client("laptop")).unwrap();
+    let pa = principal_of(&o, &a.token).unwrap();
+    o.logout(&pa).unwrap();
+    assert!(matches!(principal_of(&o, &a.token), Err(Error::SessionRevoked)));
+    assert!(o.refresh(&a.refresh_token).is_err());
+    assert!(principal_of(&o, &b.token).is_ok());
+}
+
+#[test]
+fn sessions_are_listed_and_revoked_one_or_all_others() {
+    let o = object();
+    let a = o.signup("a@b.co", PW, &client("phone")).unwrap();
+    let b = o.login("a@b.co", PW, &client("laptop")).unwrap();
+    let c = o.login("a@b.co", PW, &client("tablet")).unwrap();
+    let pa = principal_of(&o, &a.token).unwrap();
+    let list = o.sessions(&pa).unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list.iter().filter(|s| s.current).count(), 1);
+    assert_eq!(list.iter().find(|s| s.current).unwrap().user_agent, "phone");
+    let pb = principal_of(&o, &b.token).unwrap();
+    o.revoke_session(&pa, &pb.session_id).unwrap();
+    assert!(matches!(principal_of(&o, &b.token), Err(Error::SessionRevoked)));
+    assert!(matches!(o.revoke_session(&pa, "nope"), Err(Error::NotFound(_))));
+    assert_eq!(o.revoke_other_sessions(&pa).unwrap(), 1);
+    assert!(matches!(principal_of(&o, &c.token), Err(Error::SessionRevoked)));
+    assert!(principal_of(&o, &a.token).is_ok());
+    assert_eq!(o.sessions(&pa).unwrap().len(), 1);
+}
+
+#[test]
+fn password_change_checks_the_current_one_and_revokes_every_other_session() {
+    let o = object();
+    let a = o.signup("a@b.co", PW, &client("phone")).unwrap();
+    let b = o.login("a@b.co", PW, &client("laptop")).unwrap();
+    let pa = principal_of(&o, &a.token).unwrap();
+    assert!(matches!(o.change_password(&pa, "wrong password", "new password 1"), Err(Error::InvalidCredentials)));
+    assert!(principal_of(&o, &b.token).is_ok(), "a failed change must change nothing");
+    assert!(matches!(o.change_password(&pa, PW, "short"), Err(Error::Validation(_))));
+    o.change_password(&pa, PW, "new password 1").unwrap();
+    assert!(principal_of(&o, &a.token).is_ok());
+    assert!(matches!(principal_of(&o, &b.token), Err(Error::SessionRevoked)));
+    assert!(o.login("a@b.co", PW, &client("x")).is_err());
+    assert!(o.login("a@b.co", "new password 1", &client("x")).is_ok());
+}
+
+#[test]
+fn sessions_are_capped_by_evicting_the_least_recently_used() {
+    let o = object();
+    let first = o.signup("a@b.co", PW, &client("first")).unwrap();
+    for _ in 0..MAX_SESSIONS {
+        advance(&o, 1000);
+        o.login("a@b.co", PW, &client("more")).unwrap();
+    }
+    let count = o.store().query("SELECT COUNT(*) FROM _userdo_sessions", &[]).unwrap();
+    assert_eq!(count[0].int(0).unwrap(), MAX_SESSIONS);
+    assert!(matches!(principal_of(&o, &first.token), Err(Error::SessionRevoked)));
+}
+
+#[test]
+fn reopening_an_object_keeps_its_data() {
+    let o = object();
+    o.signup("a@b.co", PW, &client("ua")).unwrap();
+    let UserDo { store, platform, settings, user_id } = o;
+    let reopened = UserDo::open(store, platform, settings, user_id).unwrap();
+    assert_eq!(reopened.me().unwrap().email, "a@b.co");
+}

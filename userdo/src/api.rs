@@ -1,0 +1,167 @@
+//! The JSON shapes of the auth endpoints: request bodies (validated) and responses.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use validator::{Validate, ValidationError};
+
+use crate::error::{Error, Result};
+use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+
+/// Parses a JSON object body into `T` and validates it: malformed JSON or a non-object is
+/// `invalid_json`; a missing, mistyped or invalid field is `validation_failed` naming the field.
+pub fn parse_body<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|_| Error::InvalidJson("request body is not valid JSON".into()))?;
+    if !value.is_object() {
+        return Err(Error::InvalidJson("request body must be a JSON object".into()));
+    }
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        Error::field(&field, type_message(&e.into_inner().to_string()))
+    })?;
+    parsed.validate()?;
+    Ok(parsed)
+}
+
+/// serde's "invalid type: integer `5`, expected a string" becomes "must be a string".
+fn type_message(serde_message: &str) -> String {
+    match serde_message.split_once("expected ") {
+        Some((_, expected)) => format!("must be {expected}"),
+        None => serde_message.to_owned(),
+    }
+}
+
+fn password_length(password: &str) -> Result<(), ValidationError> {
+    crate::password::check_length("password", password)
+        .map_err(|_| ValidationError::new("length").with_message(password_message().into()))
+}
+
+fn password_message() -> String {
+    format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters")
+}
+
+fn email_shape(email: &str) -> Result<(), ValidationError> {
+    crate::email::normalize(email)
+        .map(drop)
+        .map_err(|_| ValidationError::new("email").with_message("must be a valid email address".into()))
+}
+
+/// `POST /api/signup` and `POST /api/login`.
+#[derive(Debug, Clone, Deserialize, Validate)]
+pub struct Credentials {
+    /// The email (normalised before use).
+    #[validate(required(message = "is required"), custom(function = "email_shape"))]
+    pub email: Option<String>,
+    /// The password, 8 to 1024 characters.
+    #[validate(required(message = "is required"), custom(function = "password_length"))]
+    pub password: Option<String>,
+}
+
+/// `POST /api/refresh` (the token may come from the cookie instead).
+#[derive(Debug, Clone, Default, Deserialize, Validate)]
+pub struct RefreshRequest {
+    /// The refresh token.
+    #[serde(rename = "refreshToken")]
+    pub refresh_token: Option<String>,
+}
+
+/// `POST /api/password/change`.
+#[derive(Debug, Clone, Deserialize, Validate)]
+pub struct ChangePasswordRequest {
+    /// The current password.
+    #[serde(rename = "currentPassword")]
+    #[validate(required(message = "is required"), length(max = 1024, message = "is too long"))]
+    pub current_password: Option<String>,
+    /// The new password, 8 to 1024 characters.
+    #[serde(rename = "newPassword")]
+    #[validate(required(message = "is required"), custom(function = "password_length"))]
+    pub new_password: Option<String>,
+}
+
+/// The public view of an account: never a hash, salt or token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// The user id (the id of the user's Durable Object).
+    pub id: String,
+    /// The normalised email.
+    pub email: String,
+    /// Whether the email has been verified.
+    pub email_verified: bool,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// What signup, login and refresh return.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthResponse {
+    /// The account.
+    pub user: User,
+    /// The access token (a JWT).
+    pub token: String,
+    /// The refresh token (opaque).
+    pub refresh_token: String,
+    /// Access-token lifetime in seconds (for the cookie's Max-Age; not serialised).
+    #[serde(skip)]
+    pub access_ttl_secs: i64,
+    /// Refresh-token lifetime in seconds (for the cookie's Max-Age; not serialised).
+    #[serde(skip)]
+    pub refresh_ttl_secs: i64,
+}
+
+/// One entry of `GET /api/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// The session id.
+    pub id: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// Milliseconds since the Unix epoch (updated at most once a minute).
+    pub last_used_at: i64,
+    /// The `User-Agent` of the login that opened it.
+    pub user_agent: String,
+    /// Whether this is the session of the request that listed it.
+    pub current: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(body: &str) -> Error {
+        parse_body::<Credentials>(body.as_bytes()).unwrap_err()
+    }
+
+    fn details(e: &Error) -> serde_json::Value {
+        e.to_body()["error"]["details"].clone()
+    }
+
+    #[test]
+    fn malformed_json_and_non_objects_are_invalid_json() {
+        for body in ["{", "", "[]", "\"x\"", "5", "null"] {
+            assert_eq!(err(body).code(), "invalid_json", "{body:?}");
+        }
+    }
+
+    #[test]
+    fn missing_mistyped_and_invalid_fields_name_the_field() {
+        let e = err(r#"{"password":"longenough"}"#);
+        assert_eq!(details(&e)["email"][0], "is required");
+        let e = err(r#"{"email":5,"password":"longenough"}"#);
+        assert_eq!(e.code(), "validation_failed");
+        assert_eq!(details(&e)["email"][0], "must be a string");
+        let e = err(r#"{"email":"nope","password":"short"}"#);
+        assert!(details(&e)["email"].is_array());
+        assert!(details(&e)["password"].is_array());
+    }
+
+    #[test]
+    fn valid_credentials_parse() {
+        let c: Credentials =
+            parse_body(br#"{"email":"  A@B.co ","password":"12345678","extra":1}"#).unwrap();
+        assert_eq!(c.email.as_deref(), Some("  A@B.co "));
+    }
+}

@@ -1,0 +1,194 @@
+//! The one error type of the core, and its mapping to HTTP statuses and API error codes.
+//!
+//! This is the only place where an error becomes a status code and a client-facing message:
+//! the runtime layer serialises [`Error::to_body`] and logs [`Error::log_detail`].
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+/// Per-field validation messages: field name to the list of what is wrong with it.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// Everything that can go wrong in a request, with its API error code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The body is not JSON, or not the JSON shape the endpoint takes (400 `invalid_json`).
+    #[error("{0}")]
+    InvalidJson(String),
+    /// One or more fields failed validation (400 `validation_failed`).
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    /// A query string that cannot be used (400 `invalid_query`).
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// No credentials were presented (401 `unauthenticated`).
+    #[error("authentication required")]
+    Unauthenticated,
+    /// Wrong email or password (401 `invalid_credentials`).
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// A token that is malformed, forged, expired or of the wrong kind (401 `invalid_token`).
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// A well-formed token whose session no longer exists (401 `session_revoked`).
+    #[error("this session has been revoked")]
+    SessionRevoked,
+    /// Authenticated but not allowed (403 `forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A cookie-authenticated state change from an origin that is not allowed (403 `csrf_rejected`).
+    #[error("cross-site request rejected: the Origin is not allowed")]
+    CsrfRejected,
+    /// No such resource (404 `not_found`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The path exists but not with this method (405 `method_not_allowed`).
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Signup for an email that already has an account (409 `email_taken`).
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// The body is larger than the endpoint accepts (413 `payload_too_large`).
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The body is not `application/json` (415 `unsupported_media_type`).
+    #[error("request body must be application/json")]
+    UnsupportedMediaType,
+    /// Too many requests (429 `rate_limited`).
+    #[error("too many requests, retry in {retry_after_secs} seconds")]
+    RateLimited {
+        /// Seconds until a retry can succeed (the `Retry-After` header).
+        retry_after_secs: u64,
+    },
+    /// The deployment is misconfigured, for example `JWT_SECRET` is missing (500 `internal`).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// Any other failure (500 `internal`); the detail is logged, never sent.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// A shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A validation error for one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![message.into()]);
+        Error::Validation(errors)
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::InvalidJson(_) | Error::Validation(_) | Error::InvalidQuery(_) => 400,
+            Error::Unauthenticated
+            | Error::InvalidCredentials
+            | Error::InvalidToken
+            | Error::SessionRevoked => 401,
+            Error::Forbidden(_) | Error::CsrfRejected => 403,
+            Error::NotFound(_) => 404,
+            Error::MethodNotAllowed => 405,
+            Error::EmailTaken => 409,
+            Error::PayloadTooLarge { .. } => 413,
+            Error::UnsupportedMediaType => 415,
+            Error::RateLimited { .. } => 429,
+            Error::Config(_) | Error::Internal(_) => 500,
+        }
+    }
+
+    /// The stable, snake_case error code of API.md.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidJson(_) => "invalid_json",
+            Error::Validation(_) => "validation_failed",
+            Error::InvalidQuery(_) => "invalid_query",
+            Error::Unauthenticated => "unauthenticated",
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::InvalidToken => "invalid_token",
+            Error::SessionRevoked => "session_revoked",
+            Error::Forbidden(_) => "forbidden",
+            Error::CsrfRejected => "csrf_rejected",
+            Error::NotFound(_) => "not_found",
+            Error::MethodNotAllowed => "method_not_allowed",
+            Error::EmailTaken => "email_taken",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Config(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    /// Whether this is a server-side failure whose detail must stay in the log.
+    pub fn is_internal(&self) -> bool {
+        self.status() >= 500
+    }
+
+    /// What is written to the log for this error, if anything: internals only.
+    pub fn log_detail(&self) -> Option<String> {
+        self.is_internal().then(|| self.to_string())
+    }
+
+    /// The JSON body sent to the client: `{"error": {"code", "message", "details"?}}`.
+    pub fn to_body(&self) -> Value {
+        let message = if self.is_internal() {
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut error = json!({ "code": self.code(), "message": message });
+        if let Error::Validation(fields) = self {
+            error["details"] = json!(fields);
+        }
+        json!({ "error": error })
+    }
+}
+
+impl From<validator::ValidationErrors> for Error {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let mut fields = FieldErrors::new();
+        for (field, errs) in errors.field_errors() {
+            let messages = errs
+                .iter()
+                .map(|e| match &e.message {
+                    Some(message) => message.to_string(),
+                    None => format!("is invalid ({})", e.code),
+                })
+                .collect();
+            fields.insert(field.to_string(), messages);
+        }
+        Error::Validation(fields)
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        Error::Internal(format!("storage: {}", e.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_never_show_their_detail() {
+        let body = Error::Internal("SELECT secret FROM x".into()).to_body();
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("SELECT"));
+        assert_eq!(Error::Config("no key".into()).status(), 500);
+    }
+
+    #[test]
+    fn validation_errors_carry_field_details() {
+        let body = Error::field("email", "is required").to_body();
+        assert_eq!(body["error"]["code"], "validation_failed");
+        assert_eq!(body["error"]["details"]["email"][0], "is required");
+    }
+}

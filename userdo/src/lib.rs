@@ -1,0 +1,59 @@
+#![doc = include_str!("../README.md")]
+
+pub mod account;
+#[cfg(test)]
+mod account_tests;
+pub mod api;
+pub mod email;
+pub mod error;
+pub mod migrate;
+pub mod password;
+pub mod platform;
+pub mod settings;
+pub mod store;
+pub mod token;
+
+pub use account::{ClientInfo, Principal};
+pub use error::{Error, Result};
+pub use platform::Platform;
+pub use settings::Settings;
+pub use store::Store;
+
+/// One user's object: the account, its sessions and (in later modules) its data, over a
+/// [`Store`] and a [`Platform`]. The runtime layer builds one per Durable Object; host tests build
+/// one over rusqlite.
+#[derive(Debug)]
+pub struct UserDo<S, P> {
+    store: S,
+    platform: P,
+    settings: Settings,
+    user_id: String,
+}
+
+impl<S: Store, P: Platform> UserDo<S, P> {
+    /// Opens the object whose id is `user_id`, applying any pending schema migrations.
+    pub fn open(store: S, platform: P, settings: Settings, user_id: String) -> Result<Self> {
+        migrate::migrate(&store, "userdo", account::MIGRATIONS, platform.now_ms())?;
+        Ok(Self { store, platform, settings, user_id })
+    }
+
+    /// The storage, for the application's own tables and queries.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The clock and randomness.
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// The settings this object was opened with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// This user's id.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}

@@ -1,0 +1,35 @@
+//! The clock and randomness seam. The runtime supplies the clock from JavaScript's `Date`; tests
+//! supply one they control.
+
+use crate::error::{Error, Result};
+
+/// Time and randomness, as the core needs them.
+pub trait Platform {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+
+    /// Fills `buf` from the operating system's (or the runtime's) secure random source.
+    fn fill_random(&self, buf: &mut [u8]) -> Result<()> {
+        getrandom::fill(buf).map_err(|e| Error::Internal(format!("random source: {e}")))
+    }
+
+    /// Seconds since the Unix epoch.
+    fn now_secs(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+}
+
+/// The host's wall clock and OS randomness (not for wasm32, where `SystemTime` is unavailable).
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemPlatform;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Platform for SystemPlatform {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
