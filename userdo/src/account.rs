@@ -4,6 +4,7 @@
 //! Every operation here is synchronous: in a Durable Object no other request runs between its
 //! statements, and each multi-statement change goes through [`Store::atomic`].
 
+use crate::UserDo;
 use crate::api::{AuthResponse, SessionInfo, User};
 use crate::email;
 use crate::error::{Error, Result};
@@ -11,7 +12,6 @@ use crate::migrate::Migration;
 use crate::password::Verified;
 use crate::store::{Row, Statement, Value};
 use crate::token::{self, AccessClaims, OpaqueKind};
-use crate::UserDo;
 
 /// The core's own schema, in the migration namespace `"userdo"`.
 pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
@@ -80,13 +80,16 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
 
     /// The account's public view.
     pub fn me(&self) -> Result<User> {
-        self.account()?
-            .map(|a| a.user)
-            .ok_or(Error::SessionRevoked)
+        self.account()?.map(|a| a.user).ok_or(Error::SessionRevoked)
     }
 
     /// Creates the account with its first session. `409 email_taken` if this object has one.
-    pub fn signup(&self, raw_email: &str, password: &str, client: &ClientInfo) -> Result<AuthResponse> {
+    pub fn signup(
+        &self,
+        raw_email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<AuthResponse> {
         let email = email::normalize(raw_email)?;
         crate::password::check_length("password", password)?;
         if self.account()?.is_some() {
@@ -94,7 +97,12 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         }
         let password_hash = self.settings.hasher.hash(&self.platform, password)?;
         let now = self.platform.now_ms();
-        let user = User { id: self.user_id.clone(), email, email_verified: false, created_at: now };
+        let user = User {
+            id: self.user_id.clone(),
+            email,
+            email_verified: false,
+            created_at: now,
+        };
         let create = Statement::new(
             "INSERT INTO _userdo_account (singleton, user_id, email, password_hash, email_verified, created_at)
              VALUES (1, ?, ?, ?, 0, ?)",
@@ -105,14 +113,23 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         statements.extend(session_statements);
         if let Err(e) = self.store.atomic(statements) {
             // Another signup won the race between the check and the insert.
-            return Err(if self.account()?.is_some() { Error::EmailTaken } else { e.into() });
+            return Err(if self.account()?.is_some() {
+                Error::EmailTaken
+            } else {
+                e.into()
+            });
         }
         Ok(response)
     }
 
     /// Checks the password and opens a session. A wrong password and an unknown account give the
     /// same error after the same hashing work.
-    pub fn login(&self, raw_email: &str, password: &str, client: &ClientInfo) -> Result<AuthResponse> {
+    pub fn login(
+        &self,
+        raw_email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<AuthResponse> {
         let email = email::normalize(raw_email)?;
         crate::password::check_length("password", password)?;
         let hasher = &self.settings.hasher;
@@ -146,24 +163,47 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         Ok(response)
     }
 
-    fn open_session(&self, user: User, client: &ClientInfo) -> Result<(Vec<Statement>, AuthResponse)> {
+    fn open_session(
+        &self,
+        user: User,
+        client: &ClientInfo,
+    ) -> Result<(Vec<Statement>, AuthResponse)> {
         let now = self.platform.now_ms();
         let session_id = token::random_id(&self.platform)?;
         let expires_at = now + self.settings.refresh_ttl_secs * 1000;
-        let user_agent: String = client.user_agent.chars().take(MAX_USER_AGENT_CHARS).collect();
+        let user_agent: String = client
+            .user_agent
+            .chars()
+            .take(MAX_USER_AGENT_CHARS)
+            .collect();
         let session = Statement::new(
             "INSERT INTO _userdo_sessions (id, created_at, last_used_at, user_agent, expires_at) VALUES (?, ?, ?, ?, ?)",
-            vec![(&session_id).into(), now.into(), now.into(), user_agent.into(), expires_at.into()],
+            vec![
+                (&session_id).into(),
+                now.into(),
+                now.into(),
+                user_agent.into(),
+                expires_at.into(),
+            ],
         );
         let (refresh_statement, response) = self.issue_pair(user, &session_id, expires_at)?;
         Ok((vec![session, refresh_statement], response))
     }
 
-    fn issue_pair(&self, user: User, session_id: &str, expires_at: i64) -> Result<(Statement, AuthResponse)> {
+    fn issue_pair(
+        &self,
+        user: User,
+        session_id: &str,
+        expires_at: i64,
+    ) -> Result<(Statement, AuthResponse)> {
         let refresh_token = token::new_opaque(&self.platform, OpaqueKind::Refresh, &self.user_id)?;
         let store_refresh = Statement::new(
             "INSERT INTO _userdo_refresh_tokens (token_hash, session_id, spent, expires_at) VALUES (?, ?, 0, ?)",
-            vec![token::hash_token(&refresh_token).into(), session_id.into(), expires_at.into()],
+            vec![
+                token::hash_token(&refresh_token).into(),
+                session_id.into(),
+                expires_at.into(),
+            ],
         );
         let settings = &self.settings;
         let token = settings.keys.issue_access(
@@ -202,13 +242,17 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
                 &[now.into(), (&claims.sid).into()],
             )?;
         }
-        Ok(Principal { user_id: self.user_id.clone(), session_id: claims.sid.clone() })
+        Ok(Principal {
+            user_id: self.user_id.clone(),
+            session_id: claims.sid.clone(),
+        })
     }
 
     /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a spent
     /// token again revokes its whole session (reuse detection, RFC 9700 4.14.2).
     pub fn refresh(&self, refresh_token: &str) -> Result<AuthResponse> {
-        if token::opaque_user_id(OpaqueKind::Refresh, refresh_token) != Some(self.user_id.as_str()) {
+        if token::opaque_user_id(OpaqueKind::Refresh, refresh_token) != Some(self.user_id.as_str())
+        {
             return Err(Error::InvalidToken);
         }
         let now = self.platform.now_ms();
@@ -252,7 +296,8 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
 
     /// Ends the caller's session at once.
     pub fn logout(&self, principal: &Principal) -> Result<()> {
-        self.delete_sessions(SessionFilter::One(&principal.session_id)).map(drop)
+        self.delete_sessions(SessionFilter::One(&principal.session_id))
+            .map(drop)
     }
 
     /// The account's live sessions, most recently used first.
@@ -294,7 +339,11 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         crate::password::check_length("newPassword", new)?;
         let account = self.account()?.ok_or(Error::SessionRevoked)?;
         if current.chars().count() > crate::password::MAX_PASSWORD_CHARS
-            || self.settings.hasher.verify(current, &account.password_hash)? == Verified::Mismatch
+            || self
+                .settings
+                .hasher
+                .verify(current, &account.password_hash)?
+                == Verified::Mismatch
         {
             return Err(Error::InvalidCredentials);
         }
@@ -303,7 +352,9 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
             "UPDATE _userdo_account SET password_hash = ?",
             vec![new_hash.into()],
         )];
-        statements.extend(session_deletes(SessionFilter::AllBut(&principal.session_id)));
+        statements.extend(session_deletes(SessionFilter::AllBut(
+            &principal.session_id,
+        )));
         self.store.atomic(statements)?;
         Ok(())
     }

@@ -1,14 +1,15 @@
 //! Host tests of the account and session rules against real SQLite (rusqlite).
+#![allow(clippy::unwrap_used)]
 
 use std::cell::Cell;
 
+use crate::UserDo;
 use crate::account::{ClientInfo, MAX_SESSIONS};
 use crate::error::Error;
 use crate::platform::Platform;
 use crate::settings::Settings;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
-use crate::UserDo;
 
 const USER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const PW: &str = "correct horse battery";
@@ -33,19 +34,33 @@ fn settings() -> Settings {
 
 fn object() -> UserDo<SqliteStore, TestClock> {
     let clock = TestClock(Cell::new(1_800_000_000_000));
-    UserDo::open(SqliteStore::in_memory().unwrap(), clock, settings(), USER.into()).unwrap()
+    UserDo::open(
+        SqliteStore::in_memory().unwrap(),
+        clock,
+        settings(),
+        USER.into(),
+    )
+    .unwrap()
 }
 
 fn client(ua: &str) -> ClientInfo {
-    ClientInfo { user_agent: ua.into() }
+    ClientInfo {
+        user_agent: ua.into(),
+    }
 }
 
 fn advance(o: &UserDo<SqliteStore, TestClock>, ms: i64) {
     o.platform().0.set(o.platform().0.get() + ms);
 }
 
-fn principal_of(o: &UserDo<SqliteStore, TestClock>, token: &str) -> crate::Result<crate::Principal> {
-    let claims = o.settings().keys.verify_access(token, o.platform().now_secs())?;
+fn principal_of(
+    o: &UserDo<SqliteStore, TestClock>,
+    token: &str,
+) -> crate::Result<crate::Principal> {
+    let claims = o
+        .settings()
+        .keys
+        .verify_access(token, o.platform().now_secs())?;
     o.authenticate(&claims)
 }
 
@@ -68,10 +83,24 @@ fn signup_returns_the_public_user_and_a_working_pair() {
 fn passwords_are_stored_as_phc_hashes_and_refresh_tokens_as_sha256() {
     let o = object();
     let auth = o.signup("a@b.co", PW, &client("ua")).unwrap();
-    let rows = o.store().query("SELECT password_hash FROM _userdo_account", &[]).unwrap();
-    assert!(rows[0].text(0).unwrap().starts_with("$pbkdf2-sha256$i=1000,l=32$"));
-    let rows = o.store().query("SELECT token_hash FROM _userdo_refresh_tokens", &[]).unwrap();
-    assert_eq!(rows[0].text(0).unwrap(), crate::token::hash_token(&auth.refresh_token));
+    let rows = o
+        .store()
+        .query("SELECT password_hash FROM _userdo_account", &[])
+        .unwrap();
+    assert!(
+        rows[0]
+            .text(0)
+            .unwrap()
+            .starts_with("$pbkdf2-sha256$i=1000,l=32$")
+    );
+    let rows = o
+        .store()
+        .query("SELECT token_hash FROM _userdo_refresh_tokens", &[])
+        .unwrap();
+    assert_eq!(
+        rows[0].text(0).unwrap(),
+        crate::token::hash_token(&auth.refresh_token)
+    );
     assert_ne!(rows[0].text(0).unwrap(), auth.refresh_token);
 }
 
@@ -79,7 +108,10 @@ fn passwords_are_stored_as_phc_hashes_and_refresh_tokens_as_sha256() {
 fn a_second_signup_is_email_taken() {
     let o = object();
     o.signup("a@b.co", PW, &client("ua")).unwrap();
-    assert!(matches!(o.signup("A@B.CO", PW, &client("ua")), Err(Error::EmailTaken)));
+    assert!(matches!(
+        o.signup("A@B.CO", PW, &client("ua")),
+        Err(Error::EmailTaken)
+    ));
 }
 
 #[test]
@@ -88,9 +120,14 @@ fn login_failures_look_the_same_for_a_wrong_password_and_no_account() {
     let err = o.login("nobody@b.co", PW, &client("ua")).unwrap_err();
     assert!(matches!(err, Error::InvalidCredentials));
     o.signup("a@b.co", PW, &client("ua")).unwrap();
-    let wrong = o.login("a@b.co", "not the password", &client("ua")).unwrap_err();
+    let wrong = o
+        .login("a@b.co", "not the password", &client("ua"))
+        .unwrap_err();
     assert_eq!(wrong.to_body(), err.to_body());
-    assert_eq!(o.login("A@b.co", PW, &client("ua")).unwrap().user.email, "a@b.co");
+    assert_eq!(
+        o.login("A@b.co", PW, &client("ua")).unwrap().user.email,
+        "a@b.co"
+    );
 }
 
 #[test]
@@ -99,9 +136,17 @@ fn login_rehashes_a_password_stored_with_outdated_parameters() {
     o.signup("a@b.co", PW, &client("ua")).unwrap();
     let old = crate::password::PasswordHasher::new(1500).unwrap();
     let stale = old.hash(o.platform(), PW).unwrap();
-    o.store().execute("UPDATE _userdo_account SET password_hash = ?", &[stale.into()]).unwrap();
+    o.store()
+        .execute(
+            "UPDATE _userdo_account SET password_hash = ?",
+            &[stale.into()],
+        )
+        .unwrap();
     o.login("a@b.co", PW, &client("ua")).unwrap();
-    let rows = o.store().query("SELECT password_hash FROM _userdo_account", &[]).unwrap();
+    let rows = o
+        .store()
+        .query("SELECT password_hash FROM _userdo_account", &[])
+        .unwrap();
     assert!(rows[0].text(0).unwrap().contains("i=1000,"));
 }
 
@@ -113,8 +158,14 @@ fn refresh_rotates_and_a_reused_token_revokes_the_session() {
     assert_ne!(second.refresh_token, first.refresh_token);
     assert!(principal_of(&o, &second.token).is_ok());
     // The spent token comes back: the whole session dies, including the new pair.
-    assert!(matches!(o.refresh(&first.refresh_token), Err(Error::SessionRevoked)));
-    assert!(matches!(principal_of(&o, &second.token), Err(Error::SessionRevoked)));
+    assert!(matches!(
+        o.refresh(&first.refresh_token),
+        Err(Error::SessionRevoked)
+    ));
+    assert!(matches!(
+        principal_of(&o, &second.token),
+        Err(Error::SessionRevoked)
+    ));
     assert!(o.refresh(&second.refresh_token).is_err());
 }
 
@@ -135,12 +186,25 @@ fn access_tokens_expire_and_belong_to_one_user() {
     let o = object();
     let auth = o.signup("a@b.co", PW, &client("ua")).unwrap();
     advance(&o, o.settings().access_ttl_secs * 1000);
-    assert!(matches!(principal_of(&o, &auth.token), Err(Error::InvalidToken)));
+    assert!(matches!(
+        principal_of(&o, &auth.token),
+        Err(Error::InvalidToken)
+    ));
     let keys = &o.settings().keys;
-    let other_user = keys.issue_access(&"f".repeat(64), "sid", o.platform().now_secs(), 60).unwrap();
-    assert!(matches!(principal_of(&o, &other_user), Err(Error::InvalidToken)));
-    let unknown_session = keys.issue_access(USER, "made-up", o.platform().now_secs(), 60).unwrap();
-    assert!(matches!(principal_of(&o, &unknown_session), Err(Error::SessionRevoked)));
+    let other_user = keys
+        .issue_access(&"f".repeat(64), "sid", o.platform().now_secs(), 60)
+        .unwrap();
+    assert!(matches!(
+        principal_of(&o, &other_user),
+        Err(Error::InvalidToken)
+    ));
+    let unknown_session = keys
+        .issue_access(USER, "made-up", o.platform().now_secs(), 60)
+        .unwrap();
+    assert!(matches!(
+        principal_of(&o, &unknown_session),
+        Err(Error::SessionRevoked)
+    ));
 }
 
 #[test]
@@ -150,7 +214,10 @@ fn logout_revokes_only_the_current_session_at_once() {
     let b = o.login("a@b.co", PW, &client("laptop")).unwrap();
     let pa = principal_of(&o, &a.token).unwrap();
     o.logout(&pa).unwrap();
-    assert!(matches!(principal_of(&o, &a.token), Err(Error::SessionRevoked)));
+    assert!(matches!(
+        principal_of(&o, &a.token),
+        Err(Error::SessionRevoked)
+    ));
     assert!(o.refresh(&a.refresh_token).is_err());
     assert!(principal_of(&o, &b.token).is_ok());
 }
@@ -168,10 +235,19 @@ fn sessions_are_listed_and_revoked_one_or_all_others() {
     assert_eq!(list.iter().find(|s| s.current).unwrap().user_agent, "phone");
     let pb = principal_of(&o, &b.token).unwrap();
     o.revoke_session(&pa, &pb.session_id).unwrap();
-    assert!(matches!(principal_of(&o, &b.token), Err(Error::SessionRevoked)));
-    assert!(matches!(o.revoke_session(&pa, "nope"), Err(Error::NotFound(_))));
+    assert!(matches!(
+        principal_of(&o, &b.token),
+        Err(Error::SessionRevoked)
+    ));
+    assert!(matches!(
+        o.revoke_session(&pa, "nope"),
+        Err(Error::NotFound(_))
+    ));
     assert_eq!(o.revoke_other_sessions(&pa).unwrap(), 1);
-    assert!(matches!(principal_of(&o, &c.token), Err(Error::SessionRevoked)));
+    assert!(matches!(
+        principal_of(&o, &c.token),
+        Err(Error::SessionRevoked)
+    ));
     assert!(principal_of(&o, &a.token).is_ok());
     assert_eq!(o.sessions(&pa).unwrap().len(), 1);
 }
@@ -182,12 +258,24 @@ fn password_change_checks_the_current_one_and_revokes_every_other_session() {
     let a = o.signup("a@b.co", PW, &client("phone")).unwrap();
     let b = o.login("a@b.co", PW, &client("laptop")).unwrap();
     let pa = principal_of(&o, &a.token).unwrap();
-    assert!(matches!(o.change_password(&pa, "wrong password", "new password 1"), Err(Error::InvalidCredentials)));
-    assert!(principal_of(&o, &b.token).is_ok(), "a failed change must change nothing");
-    assert!(matches!(o.change_password(&pa, PW, "short"), Err(Error::Validation(_))));
+    assert!(matches!(
+        o.change_password(&pa, "wrong password", "new password 1"),
+        Err(Error::InvalidCredentials)
+    ));
+    assert!(
+        principal_of(&o, &b.token).is_ok(),
+        "a failed change must change nothing"
+    );
+    assert!(matches!(
+        o.change_password(&pa, PW, "short"),
+        Err(Error::Validation(_))
+    ));
     o.change_password(&pa, PW, "new password 1").unwrap();
     assert!(principal_of(&o, &a.token).is_ok());
-    assert!(matches!(principal_of(&o, &b.token), Err(Error::SessionRevoked)));
+    assert!(matches!(
+        principal_of(&o, &b.token),
+        Err(Error::SessionRevoked)
+    ));
     assert!(o.login("a@b.co", PW, &client("x")).is_err());
     assert!(o.login("a@b.co", "new password 1", &client("x")).is_ok());
 }
@@ -200,16 +288,27 @@ fn sessions_are_capped_by_evicting_the_least_recently_used() {
         advance(&o, 1000);
         o.login("a@b.co", PW, &client("more")).unwrap();
     }
-    let count = o.store().query("SELECT COUNT(*) FROM _userdo_sessions", &[]).unwrap();
+    let count = o
+        .store()
+        .query("SELECT COUNT(*) FROM _userdo_sessions", &[])
+        .unwrap();
     assert_eq!(count[0].int(0).unwrap(), MAX_SESSIONS);
-    assert!(matches!(principal_of(&o, &first.token), Err(Error::SessionRevoked)));
+    assert!(matches!(
+        principal_of(&o, &first.token),
+        Err(Error::SessionRevoked)
+    ));
 }
 
 #[test]
 fn reopening_an_object_keeps_its_data() {
     let o = object();
     o.signup("a@b.co", PW, &client("ua")).unwrap();
-    let UserDo { store, platform, settings, user_id } = o;
+    let UserDo {
+        store,
+        platform,
+        settings,
+        user_id,
+    } = o;
     let reopened = UserDo::open(store, platform, settings, user_id).unwrap();
     assert_eq!(reopened.me().unwrap().email, "a@b.co");
 }

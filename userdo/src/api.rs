@@ -13,7 +13,9 @@ pub fn parse_body<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| Error::InvalidJson("request body is not valid JSON".into()))?;
     if !value.is_object() {
-        return Err(Error::InvalidJson("request body must be a JSON object".into()));
+        return Err(Error::InvalidJson(
+            "request body must be a JSON object".into(),
+        ));
     }
     let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -42,9 +44,9 @@ fn password_message() -> String {
 }
 
 fn email_shape(email: &str) -> Result<(), ValidationError> {
-    crate::email::normalize(email)
-        .map(drop)
-        .map_err(|_| ValidationError::new("email").with_message("must be a valid email address".into()))
+    crate::email::normalize(email).map(drop).map_err(|_| {
+        ValidationError::new("email").with_message("must be a valid email address".into())
+    })
 }
 
 /// `POST /api/signup` and `POST /api/login`.
@@ -54,7 +56,10 @@ pub struct Credentials {
     #[validate(required(message = "is required"), custom(function = "email_shape"))]
     pub email: Option<String>,
     /// The password, 8 to 1024 characters.
-    #[validate(required(message = "is required"), custom(function = "password_length"))]
+    #[validate(
+        required(message = "is required"),
+        custom(function = "password_length")
+    )]
     pub password: Option<String>,
 }
 
@@ -71,11 +76,17 @@ pub struct RefreshRequest {
 pub struct ChangePasswordRequest {
     /// The current password.
     #[serde(rename = "currentPassword")]
-    #[validate(required(message = "is required"), length(max = 1024, message = "is too long"))]
+    #[validate(
+        required(message = "is required"),
+        length(max = 1024, message = "is too long")
+    )]
     pub current_password: Option<String>,
     /// The new password, 8 to 1024 characters.
     #[serde(rename = "newPassword")]
-    #[validate(required(message = "is required"), custom(function = "password_length"))]
+    #[validate(
+        required(message = "is required"),
+        custom(function = "password_length")
+    )]
     pub new_password: Option<String>,
 }
 

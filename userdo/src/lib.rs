@@ -34,7 +34,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     /// Opens the object whose id is `user_id`, applying any pending schema migrations.
     pub fn open(store: S, platform: P, settings: Settings, user_id: String) -> Result<Self> {
         migrate::migrate(&store, "userdo", account::MIGRATIONS, platform.now_ms())?;
-        Ok(Self { store, platform, settings, user_id })
+        Ok(Self {
+            store,
+            platform,
+            settings,
+            user_id,
+        })
     }
 
     /// The storage, for the application's own tables and queries.

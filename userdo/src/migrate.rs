@@ -62,8 +62,16 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
 
     const STEPS: &[Migration] = &[
-        Migration { version: 1, name: "create", sql: "CREATE TABLE a (x INTEGER)" },
-        Migration { version: 2, name: "add column", sql: "ALTER TABLE a ADD COLUMN y TEXT DEFAULT 'z'" },
+        Migration {
+            version: 1,
+            name: "create",
+            sql: "CREATE TABLE a (x INTEGER)",
+        },
+        Migration {
+            version: 2,
+            name: "add column",
+            sql: "ALTER TABLE a ADD COLUMN y TEXT DEFAULT 'z'",
+        },
     ];
 
     #[test]
@@ -82,7 +90,11 @@ mod tests {
     #[test]
     fn a_failing_migration_leaves_no_trace() {
         let store = SqliteStore::in_memory().unwrap();
-        let bad = [Migration { version: 1, name: "bad", sql: "CREATE TABLE b (x); NOT SQL" }];
+        let bad = [Migration {
+            version: 1,
+            name: "bad",
+            sql: "CREATE TABLE b (x); NOT SQL",
+        }];
         assert!(migrate(&store, "app", &bad, 1).is_err());
         let tables = store
             .query("SELECT name FROM sqlite_master WHERE name = 'b'", &[])

@@ -85,12 +85,19 @@ impl PasswordHasher {
     pub fn verify(&self, password: &str, stored: &str) -> Result<Verified> {
         let hash = PasswordHash::new(stored)
             .map_err(|e| Error::Internal(format!("stored password hash unreadable: {e}")))?;
-        if Pbkdf2::default().verify_password(password.as_bytes(), &hash).is_err() {
+        if Pbkdf2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_err()
+        {
             return Ok(Verified::Mismatch);
         }
         let current = Params::try_from(&hash).ok() == Some(self.params)
             && hash.algorithm.as_str() == Algorithm::Pbkdf2Sha256.to_str();
-        Ok(if current { Verified::Match } else { Verified::MatchNeedsRehash })
+        Ok(if current {
+            Verified::Match
+        } else {
+            Verified::MatchNeedsRehash
+        })
     }
 
     /// Spends the same work as [`verify`](Self::verify) and always fails: used when there is no
@@ -108,7 +115,6 @@ impl PasswordHasher {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,7 +128,10 @@ mod tests {
         assert!(a.starts_with("$pbkdf2-sha256$i=1000,l=32$"), "{a}");
         assert_ne!(a, b, "salts must differ");
         assert_eq!(hasher.verify("correct horse", &a).unwrap(), Verified::Match);
-        assert_eq!(hasher.verify("wrong horse", &a).unwrap(), Verified::Mismatch);
+        assert_eq!(
+            hasher.verify("wrong horse", &a).unwrap(),
+            Verified::Mismatch
+        );
     }
 
     #[test]
@@ -136,8 +145,14 @@ mod tests {
         let old = PasswordHasher::new(1000).unwrap();
         let new = PasswordHasher::new(2000).unwrap();
         let stored = old.hash(&SystemPlatform, "password1").unwrap();
-        assert_eq!(new.verify("password1", &stored).unwrap(), Verified::MatchNeedsRehash);
-        assert_eq!(new.verify("password2", &stored).unwrap(), Verified::Mismatch);
+        assert_eq!(
+            new.verify("password1", &stored).unwrap(),
+            Verified::MatchNeedsRehash
+        );
+        assert_eq!(
+            new.verify("password2", &stored).unwrap(),
+            Verified::Mismatch
+        );
     }
 
     #[test]

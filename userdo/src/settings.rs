@@ -28,9 +28,9 @@ impl Settings {
     /// Reads `JWT_SECRET`, `ACCESS_TOKEN_TTL`, `REFRESH_TOKEN_TTL` and `PBKDF2_ITERATIONS` through
     /// `var`. A missing or short secret, or a malformed number, is a [`Error::Config`].
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let secret = var("JWT_SECRET")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Error::Config("JWT_SECRET is not set: add it as a secret (at least 32 bytes)".into()))?;
+        let secret = var("JWT_SECRET").filter(|s| !s.is_empty()).ok_or_else(|| {
+            Error::Config("JWT_SECRET is not set: add it as a secret (at least 32 bytes)".into())
+        })?;
         let keys = TokenKeys::new(secret.as_bytes(), TOKEN_ISSUER, TOKEN_ISSUER)?;
         let number = |name: &str, default: i64, min: i64, max: i64| -> Result<i64> {
             match var(name).filter(|s| !s.trim().is_empty()) {
@@ -40,15 +40,27 @@ impl Settings {
                     .parse::<i64>()
                     .ok()
                     .filter(|n| (min..=max).contains(n))
-                    .ok_or_else(|| Error::Config(format!("{name} must be a whole number from {min} to {max}"))),
+                    .ok_or_else(|| {
+                        Error::Config(format!("{name} must be a whole number from {min} to {max}"))
+                    }),
             }
         };
-        let iterations = number("PBKDF2_ITERATIONS", DEFAULT_ITERATIONS.into(), 1_000, 10_000_000)?;
+        let iterations = number(
+            "PBKDF2_ITERATIONS",
+            DEFAULT_ITERATIONS.into(),
+            1_000,
+            10_000_000,
+        )?;
         Ok(Self {
             keys,
             hasher: PasswordHasher::new(iterations as u32)?,
             access_ttl_secs: number("ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TTL_SECS, 30, 24 * 3600)?,
-            refresh_ttl_secs: number("REFRESH_TOKEN_TTL", DEFAULT_REFRESH_TTL_SECS, 60, 365 * 24 * 3600)?,
+            refresh_ttl_secs: number(
+                "REFRESH_TOKEN_TTL",
+                DEFAULT_REFRESH_TTL_SECS,
+                60,
+                365 * 24 * 3600,
+            )?,
         })
     }
 }
@@ -58,9 +70,16 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]
@@ -75,8 +94,14 @@ mod tests {
     fn missing_short_or_malformed_settings_are_clear_errors() {
         let missing = Settings::from_vars(vars(&[])).unwrap_err();
         assert!(missing.to_string().contains("JWT_SECRET"), "{missing}");
-        assert!(matches!(Settings::from_vars(vars(&[("JWT_SECRET", "short")])), Err(Error::Config(_))));
-        let bad = Settings::from_vars(vars(&[("JWT_SECRET", &"k".repeat(32)), ("ACCESS_TOKEN_TTL", "soon")]));
+        assert!(matches!(
+            Settings::from_vars(vars(&[("JWT_SECRET", "short")])),
+            Err(Error::Config(_))
+        ));
+        let bad = Settings::from_vars(vars(&[
+            ("JWT_SECRET", &"k".repeat(32)),
+            ("ACCESS_TOKEN_TTL", "soon"),
+        ]));
         assert!(bad.unwrap_err().to_string().contains("ACCESS_TOKEN_TTL"));
     }
 }

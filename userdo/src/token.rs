@@ -51,7 +51,9 @@ pub struct TokenKeys {
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenKeys").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("TokenKeys")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +84,13 @@ impl TokenKeys {
     }
 
     /// Issues an access token for a session, valid for `ttl_secs` from `now_secs`.
-    pub fn issue_access(&self, sub: &str, sid: &str, now_secs: i64, ttl_secs: i64) -> Result<String> {
+    pub fn issue_access(
+        &self,
+        sub: &str,
+        sid: &str,
+        now_secs: i64,
+        ttl_secs: i64,
+    ) -> Result<String> {
         let claims = AccessClaims {
             sub: sub.to_owned(),
             sid: sid.to_owned(),
@@ -143,7 +151,12 @@ impl OpaqueKind {
 pub fn new_opaque(platform: &dyn Platform, kind: OpaqueKind, user_id: &str) -> Result<String> {
     let mut secret = [0u8; 32];
     platform.fill_random(&mut secret)?;
-    Ok(format!("{}.{}.{}", kind.prefix(), user_id, URL_SAFE_NO_PAD.encode(secret)))
+    Ok(format!(
+        "{}.{}.{}",
+        kind.prefix(),
+        user_id,
+        URL_SAFE_NO_PAD.encode(secret)
+    ))
 }
 
 /// The user id an opaque token of `kind` names, if it has that kind's shape. Routing only: the
@@ -154,13 +167,17 @@ pub fn opaque_user_id(kind: OpaqueKind, token: &str) -> Option<&str> {
     let well_formed = prefix == kind.prefix()
         && is_user_id(user)
         && secret.len() == 43
-        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     well_formed.then_some(user)
 }
 
 /// Whether `s` has the shape of a user id (a Durable Object id: 64 lowercase hex digits).
 pub fn is_user_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The SHA-256 of a token, in hex: what is stored instead of the token.
@@ -279,18 +296,27 @@ mod tests {
     fn issues_and_verifies_an_access_token() {
         let token = keys().issue_access("user1", "sess1", NOW, 900).unwrap();
         let c = keys().verify_access(&token, NOW + 1).unwrap();
-        assert_eq!((c.sub.as_str(), c.sid.as_str(), c.exp), ("user1", "sess1", NOW + 900));
+        assert_eq!(
+            (c.sub.as_str(), c.sid.as_str(), c.exp),
+            ("user1", "sess1", NOW + 900)
+        );
     }
 
     #[test]
     fn a_short_secret_is_a_configuration_error() {
-        assert!(matches!(TokenKeys::new(b"short", "i", "a"), Err(Error::Config(_))));
+        assert!(matches!(
+            TokenKeys::new(b"short", "i", "a"),
+            Err(Error::Config(_))
+        ));
     }
 
     #[test]
     fn rejects_an_expired_token() {
         let token = keys().issue_access("u", "s", NOW, 900).unwrap();
-        assert!(matches!(keys().verify_access(&token, NOW + 900), Err(Error::InvalidToken)));
+        assert!(matches!(
+            keys().verify_access(&token, NOW + 900),
+            Err(Error::InvalidToken)
+        ));
     }
 
     #[test]
@@ -300,19 +326,32 @@ mod tests {
             B64.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
             B64.encode(claims().to_string())
         );
-        assert!(matches!(keys().verify_access(&unsigned, NOW), Err(Error::InvalidToken)));
+        assert!(matches!(
+            keys().verify_access(&unsigned, NOW),
+            Err(Error::InvalidToken)
+        ));
     }
 
     #[test]
     fn rejects_another_key_and_a_tampered_payload() {
-        let forged = sign_raw(&json!({"alg": "HS256", "typ": "JWT"}), &claims(), b"another-secret-another-secret-xx");
-        assert!(matches!(keys().verify_access(&forged, NOW), Err(Error::InvalidToken)));
+        let forged = sign_raw(
+            &json!({"alg": "HS256", "typ": "JWT"}),
+            &claims(),
+            b"another-secret-another-secret-xx",
+        );
+        assert!(matches!(
+            keys().verify_access(&forged, NOW),
+            Err(Error::InvalidToken)
+        ));
         let good = sign_raw(&json!({"alg": "HS256", "typ": "JWT"}), &claims(), SECRET);
         assert!(keys().verify_access(&good, NOW).is_ok());
         let mut parts: Vec<&str> = good.split('.').collect();
         let evil = B64.encode(json!({"sub": "admin", "sid": "s", "iat": NOW, "exp": NOW + 900, "iss": "userdo", "aud": "userdo", "typ": "access"}).to_string());
         parts[1] = &evil;
-        assert!(matches!(keys().verify_access(&parts.join("."), NOW), Err(Error::InvalidToken)));
+        assert!(matches!(
+            keys().verify_access(&parts.join("."), NOW),
+            Err(Error::InvalidToken)
+        ));
     }
 
     #[test]
@@ -323,9 +362,16 @@ mod tests {
             let mut c = claims();
             c[field] = json!(value);
             let t = sign_raw(&json!({"alg": "HS256", "typ": "JWT"}), &c, SECRET);
-            assert!(keys().verify_access(&t, NOW).is_err(), "{field}={value} accepted");
+            assert!(
+                keys().verify_access(&t, NOW).is_err(),
+                "{field}={value} accepted"
+            );
         }
-        let wrong_header_typ = sign_raw(&json!({"alg": "HS256", "typ": "refresh"}), &claims(), SECRET);
+        let wrong_header_typ = sign_raw(
+            &json!({"alg": "HS256", "typ": "refresh"}),
+            &claims(),
+            SECRET,
+        );
         assert!(keys().verify_access(&wrong_header_typ, NOW).is_err());
         let mut no_exp = claims();
         no_exp.as_object_mut().unwrap().remove("exp");

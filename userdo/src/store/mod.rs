@@ -58,7 +58,9 @@ impl Row {
     pub fn text(&self, i: usize) -> Result<&str, StoreError> {
         match self.0.get(i) {
             Some(Value::Text(s)) => Ok(s),
-            other => Err(StoreError(format!("column {i}: expected text, got {other:?}"))),
+            other => Err(StoreError(format!(
+                "column {i}: expected text, got {other:?}"
+            ))),
         }
     }
 
@@ -67,7 +69,9 @@ impl Row {
         match self.0.get(i) {
             Some(Value::Integer(n)) => Ok(*n),
             Some(Value::Real(f)) if f.fract() == 0.0 => Ok(*f as i64),
-            other => Err(StoreError(format!("column {i}: expected integer, got {other:?}"))),
+            other => Err(StoreError(format!(
+                "column {i}: expected integer, got {other:?}"
+            ))),
         }
     }
 }
@@ -89,7 +93,10 @@ pub struct Statement {
 impl Statement {
     /// A statement from SQL text and values.
     pub fn new(sql: impl Into<Cow<'static, str>>, params: Vec<Value>) -> Self {
-        Self { sql: sql.into(), params }
+        Self {
+            sql: sql.into(),
+            params,
+        }
     }
 }
 

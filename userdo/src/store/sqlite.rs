@@ -14,7 +14,9 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// A fresh in-memory database.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Connection::open_in_memory().map(Self::from_connection).map_err(err)
+        Connection::open_in_memory()
+            .map(Self::from_connection)
+            .map_err(err)
     }
 
     /// Wraps an open connection.
@@ -50,7 +52,9 @@ impl Store for SqliteStore {
     }
 
     fn atomic(&self, statements: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
-        self.conn.execute_batch("SAVEPOINT userdo_atomic").map_err(err)?;
+        self.conn
+            .execute_batch("SAVEPOINT userdo_atomic")
+            .map_err(err)?;
         let result: Result<Vec<_>, _> = statements
             .iter()
             .map(|s| self.run(&s.sql, &s.params))
@@ -97,7 +101,9 @@ mod tests {
     #[test]
     fn atomic_rolls_back_every_statement_when_one_fails() {
         let store = SqliteStore::in_memory().unwrap();
-        store.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", &[]).unwrap();
+        store
+            .execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", &[])
+            .unwrap();
         let result = store.atomic(vec![
             Statement::new("INSERT INTO t (x) VALUES (?)", vec![1.into()]),
             Statement::new("INSERT INTO t (x) VALUES (?)", vec![1.into()]),

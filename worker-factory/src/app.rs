@@ -1,0 +1,123 @@
+//! The seam through which an application extends the user object (composition, not inheritance).
+
+use userdo::api::User;
+use userdo::migrate::Migration;
+use userdo::{Error, Principal, Result, UserDo};
+use worker::{Env, Request, Response, State};
+
+use crate::store::{DoStore, WorkerPlatform};
+
+/// The user object's core as the runtime opens it.
+pub type UserCore = UserDo<DoStore, WorkerPlatform>;
+
+/// What an application hook can reach inside the user's object.
+#[derive(Debug)]
+pub struct ObjectCtx<'a> {
+    /// The account, sessions and storage of this user.
+    pub core: &'a UserCore,
+    /// The Durable Object's state (storage, WebSockets, alarms).
+    pub state: &'a State,
+    /// The worker's bindings and variables.
+    pub env: &'a Env,
+}
+
+/// An application's extension of the user object. Every method has a default, so
+/// `impl UserApp for MyApp {}` is a complete (if plain) application.
+///
+/// ```ignore
+/// #[derive(Default)]
+/// struct Notes;
+///
+/// impl UserApp for Notes {
+///     fn migrations(&self) -> &'static [Migration] {
+///         &[Migration { version: 1, name: "notes", sql: "CREATE TABLE notes (body TEXT)" }]
+///     }
+///     async fn fetch(&self, ctx: &ObjectCtx<'_>, _who: &Principal, _req: Request) -> Result<Response> {
+///         let rows = ctx.core.store().query("SELECT COUNT(*) FROM notes", &[])?;
+///         crate::http::json(200, &serde_json::json!({ "notes": rows[0].int(0)? })).map_err(crate::http::internal)
+///     }
+/// }
+/// ```
+// The futures run inside one Durable Object, which is single-threaded: no `Send` bound is wanted.
+#[allow(async_fn_in_trait)]
+pub trait UserApp: 'static {
+    /// Schema migrations of the application's own tables, applied in the namespace `"app"` when
+    /// the object first opens. Append new ones; never edit an applied one.
+    fn migrations(&self) -> &'static [Migration] {
+        &[]
+    }
+
+    /// Runs in the user's object after an account is created.
+    fn on_signup(&self, _ctx: &ObjectCtx<'_>, _user: &User) -> Result<()> {
+        Ok(())
+    }
+
+    /// Handles a request that a worker route sent to this object with
+    /// [`AuthUser::object_fetch`](crate::AuthUser::object_fetch). `principal` is a live session
+    /// of this object's account. `req.path()` is the path given there.
+    async fn fetch(
+        &self,
+        _ctx: &ObjectCtx<'_>,
+        _principal: &Principal,
+        _req: Request,
+    ) -> Result<Response> {
+        Err(Error::NotFound("no such endpoint".into()))
+    }
+}
+
+/// Writes the `#[durable_object]` struct that holds a [`UserDoObject`](crate::UserDoObject) for an
+/// application type (which must implement [`UserApp`] and `Default`).
+///
+/// The hand-written form it stands for:
+///
+/// ```ignore
+/// #[worker::durable_object]
+/// pub struct UserObject {
+///     inner: worker_factory::UserDoObject<MyApp>,
+/// }
+///
+/// impl worker::DurableObject for UserObject {
+///     fn new(state: worker::State, env: worker::Env) -> Self {
+///         Self { inner: worker_factory::UserDoObject::new(state, env, MyApp::default()) }
+///     }
+///
+///     async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
+///         self.inner.fetch(req).await
+///     }
+/// }
+/// ```
+///
+/// With the macro: `worker_factory::user_object!(UserObject, MyApp);`
+#[macro_export]
+macro_rules! user_object {
+    ($name:ident, $app:ty) => {
+        // The attribute generates undocumented glue; keep its lints out of the user's crate.
+        #[allow(missing_docs, unreachable_pub)]
+        mod __userdo_object {
+            use super::*;
+
+            /// The per-user Durable Object.
+            #[::worker::durable_object]
+            pub struct $name {
+                inner: $crate::UserDoObject<$app>,
+            }
+
+            impl ::worker::DurableObject for $name {
+                fn new(state: ::worker::State, env: ::worker::Env) -> Self {
+                    let app = <$app as ::core::default::Default>::default();
+                    Self {
+                        inner: $crate::UserDoObject::new(state, env, app),
+                    }
+                }
+
+                async fn fetch(
+                    &self,
+                    req: ::worker::Request,
+                ) -> ::worker::Result<::worker::Response> {
+                    self.inner.fetch(req).await
+                }
+            }
+        }
+        pub use __userdo_object::$name;
+    };
+}

@@ -1,0 +1,119 @@
+//! Small HTTP helpers shared by the worker and the object: JSON responses, errors, bodies,
+//! cookies and origins.
+
+use cookie::{Cookie, SameSite};
+use futures::StreamExt;
+use serde::Serialize;
+use userdo::Error;
+use worker::{Headers, Request, Response};
+
+/// Bodies of auth endpoints are limited to this many bytes, checked before parsing.
+pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
+/// The access-token cookie.
+pub const TOKEN_COOKIE: &str = "token";
+/// The refresh-token cookie.
+pub const REFRESH_COOKIE: &str = "refreshToken";
+
+/// A JSON response with a status, never cached.
+pub fn json<T: Serialize>(status: u16, body: &T) -> worker::Result<Response> {
+    let response = Response::from_json(body)?.with_status(status);
+    let headers = response.headers();
+    headers.set("cache-control", "no-store")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    Ok(response)
+}
+
+/// The response for an error: the API's JSON shape, with internals only in the log.
+pub fn error_response(error: &Error) -> worker::Result<Response> {
+    if let Some(detail) = error.log_detail() {
+        worker::console_error!("userdo: {detail}");
+    }
+    let response = json(error.status(), &error.to_body())?;
+    if let Error::RateLimited { retry_after_secs } = error {
+        response
+            .headers()
+            .set("retry-after", &retry_after_secs.to_string())?;
+    }
+    Ok(response)
+}
+
+/// Converts a `worker` error into an internal error (logged, never shown).
+pub fn internal(e: worker::Error) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// Requires `Content-Type: application/json` (parameters allowed).
+pub fn require_json(req: &Request) -> Result<(), Error> {
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType)
+    }
+}
+
+/// Reads the body, failing with 413 as soon as it exceeds `limit` bytes (by `Content-Length`
+/// or while streaming), so an oversized body is never buffered whole nor parsed.
+pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error> {
+    let too_large = Error::PayloadTooLarge { limit };
+    if let Some(length) = req.headers().get("content-length").ok().flatten()
+        && length.trim().parse::<usize>().map_or(true, |n| n > limit)
+    {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    let Ok(mut stream) = req.stream() else {
+        return Ok(body);
+    };
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(internal)?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The value of a request cookie.
+pub fn cookie(headers: &Headers, name: &str) -> Option<String> {
+    let header = headers.get("cookie").ok().flatten()?;
+    Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value: `HttpOnly; SameSite=Lax; Path=/`, `Secure` unless served on http://localhost.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    Cookie::build((name, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .secure(secure)
+        .build()
+        .to_string()
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin_of(url: &worker::Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// Whether the request is served over plain HTTP on the local machine (no `Secure` cookies then).
+pub fn is_local_http(url: &worker::Url) -> bool {
+    url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}

@@ -1,0 +1,16 @@
+//! The Cloudflare Workers side of userdo-rs: the worker's router for a Durable Object binding
+//! ([`UserDoWorker`]), the user object's glue ([`UserDoObject`]) with the application seam
+//! ([`UserApp`], [`user_object!`]), and Durable Object SQLite as a [`userdo::Store`] ([`DoStore`]).
+
+pub mod app;
+pub mod http;
+mod object;
+mod router;
+mod settings;
+pub mod store;
+
+pub use app::{ObjectCtx, UserApp, UserCore};
+pub use object::UserDoObject;
+pub use router::{AuthUser, UserDoWorker};
+pub use settings::{env_value, settings_from_env};
+pub use store::{DoStore, WorkerPlatform};

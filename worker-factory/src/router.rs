@@ -1,0 +1,565 @@
+//! The worker: routes each request to the right user's object, after checking what can be checked
+//! without it (body size and shape, token signature, CSRF origin), and sets the auth cookies.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use js_sys::Uint8Array;
+use serde_json::{Value, json};
+use userdo::api::{self, Credentials, RefreshRequest, User};
+use userdo::token::{self, OpaqueKind};
+use userdo::{Error, Result, Settings, email};
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub, Url};
+
+use crate::http::{
+    AUTH_BODY_LIMIT, REFRESH_COOKIE, TOKEN_COOKIE, cookie, error_response, internal, is_local_http,
+    json, origin_of, read_body, require_json, set_cookie,
+};
+use crate::object::APP_PREFIX;
+use crate::settings::{env_value, settings_from_env};
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response>>>>;
+type Handler = Rc<dyn Fn(Request, AuthUser) -> BoxFuture>;
+
+/// The built-in endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Signup,
+    Login,
+    Refresh,
+    Logout,
+    Me,
+    Sessions,
+    RevokeSession,
+    RevokeOthers,
+    ChangePassword,
+}
+
+const ROUTES: &[(Method, &str, Endpoint)] = &[
+    (Method::Post, "/api/signup", Endpoint::Signup),
+    (Method::Post, "/api/login", Endpoint::Login),
+    (Method::Post, "/api/refresh", Endpoint::Refresh),
+    (Method::Post, "/api/logout", Endpoint::Logout),
+    (Method::Get, "/api/me", Endpoint::Me),
+    (Method::Get, "/api/sessions", Endpoint::Sessions),
+    (
+        Method::Post,
+        "/api/sessions/revoke-others",
+        Endpoint::RevokeOthers,
+    ),
+    (
+        Method::Delete,
+        "/api/sessions/{id}",
+        Endpoint::RevokeSession,
+    ),
+    (
+        Method::Post,
+        "/api/password/change",
+        Endpoint::ChangePassword,
+    ),
+];
+
+enum Matched {
+    Builtin(Endpoint),
+    App(Handler),
+}
+
+struct AppRoute {
+    method: Method,
+    pattern: String,
+    handler: Handler,
+}
+
+/// The worker half of userdo: every auth endpoint of the API, for the Durable Object binding the
+/// project chose, plus the application's own authenticated routes.
+///
+/// ```ignore
+/// #[event(fetch)]
+/// async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+///     UserDoWorker::new("USERDO")
+///         .route(Method::Get, "/api/hello", |_req, user| async move {
+///             worker_factory::http::json(200, &serde_json::json!({ "hello": user.user.email }))
+///                 .map_err(worker_factory::http::internal)
+///         })
+///         .fetch(req, env)
+///         .await
+/// }
+/// ```
+pub struct UserDoWorker {
+    binding: String,
+    routes: Vec<AppRoute>,
+}
+
+impl std::fmt::Debug for UserDoWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserDoWorker")
+            .field("binding", &self.binding)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The authenticated caller of an application route: a live session, confirmed by the user's
+/// object before the handler runs.
+pub struct AuthUser {
+    /// The account.
+    pub user: User,
+    /// The session the request belongs to.
+    pub session_id: String,
+    token: String,
+    stub: Stub,
+}
+
+impl std::fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthUser")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthUser {
+    /// Sends a request to this user's object, where [`UserApp::fetch`](crate::UserApp::fetch)
+    /// answers it (with the session checked again there). `path` starts with `/`.
+    pub async fn object_fetch(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Response> {
+        let bytes = body.map(|b| b.to_string().into_bytes());
+        let req = internal_request(
+            method,
+            &format!("{APP_PREFIX}{path}"),
+            &self.token,
+            "",
+            bytes,
+        )?;
+        self.stub.fetch_with_request(req).await.map_err(internal)
+    }
+}
+
+impl UserDoWorker {
+    /// A worker for the Durable Object namespace bound as `binding` (the default worker uses
+    /// `"USERDO"`).
+    pub fn new(binding: &str) -> Self {
+        Self {
+            binding: binding.to_owned(),
+            routes: Vec::new(),
+        }
+    }
+
+    /// Adds an application route. The handler runs only for a live session, and receives it.
+    /// `path` may hold `{name}` segments, which match any one segment.
+    pub fn route<F, Fut>(mut self, method: Method, path: &str, handler: F) -> Self
+    where
+        F: Fn(Request, AuthUser) -> Fut + 'static,
+        Fut: Future<Output = Result<Response>> + 'static,
+    {
+        let handler: Handler = Rc::new(move |req, user| Box::pin(handler(req, user)));
+        self.routes.push(AppRoute {
+            method,
+            pattern: path.to_owned(),
+            handler,
+        });
+        self
+    }
+
+    /// Answers a request. Every error becomes a JSON error response.
+    pub async fn fetch(&self, req: Request, env: Env) -> worker::Result<Response> {
+        let url = req.url()?;
+        let allowed = allowed_origins(&env);
+        let origin = req.headers().get("origin").ok().flatten();
+        let cors_origin = origin.filter(|o| allowed.iter().any(|a| a == o));
+        let result = if req.method() == Method::Options {
+            preflight(cors_origin.as_deref())
+        } else {
+            self.handle(req, &env, &url, &allowed).await
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => error_response(&error)?,
+        };
+        with_cors(response, cors_origin.as_deref())
+    }
+
+    async fn handle(
+        &self,
+        mut req: Request,
+        env: &Env,
+        url: &Url,
+        allowed: &[String],
+    ) -> Result<Response> {
+        let settings = settings_from_env(env)?;
+        let matched = self.match_route(&req.method(), url.path())?;
+        let secure = !is_local_http(url);
+        let namespace = env.durable_object(&self.binding).map_err(internal)?;
+        let endpoint = match matched {
+            Matched::App(handler) => {
+                let (token, _) = self.credentials(&req, url, allowed, &settings)?;
+                let claims = settings.keys.verify_access(&token, now_secs())?;
+                let stub = stub_for_user(&namespace, &claims.sub)?;
+                let me = forward(
+                    &stub,
+                    internal_request(Method::Get, "/api/me", &token, "", None)?,
+                )
+                .await?;
+                let me: Value = read_json(me, 200).await?;
+                let user: User = serde_json::from_value(me["user"].clone())
+                    .map_err(|e| Error::Internal(format!("object answered /api/me with {e}")))?;
+                return handler(
+                    req,
+                    AuthUser {
+                        user,
+                        session_id: claims.sid,
+                        token,
+                        stub,
+                    },
+                )
+                .await;
+            }
+            Matched::Builtin(endpoint) => endpoint,
+        };
+        let user_agent = req
+            .headers()
+            .get("user-agent")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        match endpoint {
+            Endpoint::Signup | Endpoint::Login => {
+                require_json(&req)?;
+                let body = read_body(&mut req, AUTH_BODY_LIMIT).await?;
+                let c: Credentials = api::parse_body(&body)?;
+                let normalized = email::normalize(c.email.as_deref().unwrap_or_default())?;
+                let stub = namespace
+                    .id_from_name(&email::object_name(&normalized))
+                    .and_then(|id| id.get_stub())
+                    .map_err(internal)?;
+                let body = json!({ "email": normalized, "password": c.password });
+                let path = if endpoint == Endpoint::Signup {
+                    "/api/signup"
+                } else {
+                    "/api/login"
+                };
+                let req = internal_request(
+                    Method::Post,
+                    path,
+                    "",
+                    &user_agent,
+                    Some(body.to_string().into_bytes()),
+                )?;
+                let response = forward(&stub, req).await?;
+                with_auth_cookies(response, &settings, secure).await
+            }
+            Endpoint::Refresh => {
+                let has_body = req
+                    .headers()
+                    .get("content-length")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|l| l.trim() != "0")
+                    || req.headers().has("content-type").unwrap_or(false);
+                let from_body = if has_body {
+                    require_json(&req)?;
+                    let r: RefreshRequest =
+                        api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
+                    r.refresh_token
+                } else {
+                    None
+                };
+                let token = match from_body {
+                    Some(token) => token,
+                    None => {
+                        let token =
+                            cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
+                        check_origin(&req, url, allowed)?;
+                        token
+                    }
+                };
+                let user_id = token::opaque_user_id(OpaqueKind::Refresh, &token)
+                    .ok_or(Error::InvalidToken)?;
+                let stub = stub_for_user(&namespace, user_id)?;
+                let body = json!({ "refreshToken": token });
+                let req = internal_request(
+                    Method::Post,
+                    "/api/refresh",
+                    "",
+                    &user_agent,
+                    Some(body.to_string().into_bytes()),
+                )?;
+                let response = forward(&stub, req).await?;
+                with_auth_cookies(response, &settings, secure).await
+            }
+            _ => {
+                let (token, _) = self.credentials(&req, url, allowed, &settings)?;
+                let claims = settings.keys.verify_access(&token, now_secs())?;
+                let stub = stub_for_user(&namespace, &claims.sub)?;
+                let method = req.method();
+                let body = if matches!(endpoint, Endpoint::ChangePassword) {
+                    require_json(&req)?;
+                    Some(read_body(&mut req, AUTH_BODY_LIMIT).await?)
+                } else {
+                    None
+                };
+                let internal_req = internal_request(method, url.path(), &token, &user_agent, body)?;
+                let response = forward(&stub, internal_req).await?;
+                if endpoint == Endpoint::Logout {
+                    return clear_auth_cookies(response, secure);
+                }
+                Ok(response)
+            }
+        }
+    }
+
+    /// The access token from `Authorization: Bearer` or the `token` cookie. A cookie-authenticated
+    /// state change must come from an allowed origin (CSRF); a bearer token needs no such check.
+    fn credentials(
+        &self,
+        req: &Request,
+        url: &Url,
+        allowed: &[String],
+        settings: &Settings,
+    ) -> Result<(String, bool)> {
+        let _ = settings;
+        if let Some(header) = req.headers().get("authorization").ok().flatten() {
+            let token = header
+                .strip_prefix("Bearer ")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or(Error::InvalidToken)?;
+            return Ok((token.to_owned(), false));
+        }
+        let token = cookie(req.headers(), TOKEN_COOKIE).ok_or(Error::Unauthenticated)?;
+        if !matches!(req.method(), Method::Get | Method::Head | Method::Options) {
+            check_origin(req, url, allowed)?;
+        }
+        Ok((token, true))
+    }
+
+    fn match_route(&self, method: &Method, path: &str) -> Result<Matched> {
+        let mut path_exists = false;
+        for (m, pattern, endpoint) in ROUTES {
+            if matches_pattern(pattern, path) {
+                if m == method {
+                    return Ok(Matched::Builtin(*endpoint));
+                }
+                path_exists = true;
+            }
+        }
+        for route in &self.routes {
+            if matches_pattern(&route.pattern, path) {
+                if route.method == *method {
+                    return Ok(Matched::App(route.handler.clone()));
+                }
+                path_exists = true;
+            }
+        }
+        Err(if path_exists {
+            Error::MethodNotAllowed
+        } else {
+            Error::NotFound("no such endpoint".into())
+        })
+    }
+}
+
+fn matches_pattern(pattern: &str, path: &str) -> bool {
+    let mut p = pattern.split('/');
+    let mut s = path.split('/');
+    loop {
+        match (p.next(), s.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) => {
+                let is_param = want.starts_with('{') && want.ends_with('}');
+                if (is_param && got.is_empty()) || (!is_param && want != got) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+fn allowed_origins(env: &Env) -> Vec<String> {
+    env_value(env, "ALLOWED_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_owned())
+        .filter(|o| !o.is_empty())
+        .collect()
+}
+
+/// CSRF: the `Origin` must be this worker's own or an allowed one.
+fn check_origin(req: &Request, url: &Url, allowed: &[String]) -> Result<()> {
+    let origin = req
+        .headers()
+        .get("origin")
+        .ok()
+        .flatten()
+        .ok_or(Error::CsrfRejected)?;
+    if origin == origin_of(url) || allowed.contains(&origin) {
+        Ok(())
+    } else {
+        Err(Error::CsrfRejected)
+    }
+}
+
+fn preflight(origin: Option<&str>) -> Result<Response> {
+    let Some(origin) = origin else {
+        return Err(Error::Forbidden("origin not allowed".into()));
+    };
+    let response = Response::empty().map_err(internal)?.with_status(204);
+    let h = response.headers();
+    let set = |k: &str, v: &str| h.set(k, v).map_err(internal);
+    set(
+        "access-control-allow-methods",
+        "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+    )?;
+    set(
+        "access-control-allow-headers",
+        "authorization, content-type",
+    )?;
+    set("access-control-max-age", "600")?;
+    let _ = origin;
+    Ok(response)
+}
+
+fn with_cors(response: Response, origin: Option<&str>) -> worker::Result<Response> {
+    let response = mutable(response)?;
+    let h = response.headers();
+    h.append("vary", "Origin")?;
+    if let Some(origin) = origin {
+        h.set("access-control-allow-origin", origin)?;
+        h.set("access-control-allow-credentials", "true")?;
+        h.set("access-control-expose-headers", "retry-after")?;
+    }
+    Ok(response)
+}
+
+/// A response whose headers can be changed (those from a stub are immutable).
+fn mutable(response: Response) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in response.headers().entries() {
+        headers.append(&k, &v)?;
+    }
+    let status = response.status_code();
+    Ok(response.with_headers(headers).with_status(status))
+}
+
+fn stub_for_user(namespace: &worker::ObjectNamespace, user_id: &str) -> Result<Stub> {
+    if !token::is_user_id(user_id) {
+        return Err(Error::InvalidToken);
+    }
+    namespace
+        .id_from_string(user_id)
+        .and_then(|id| id.get_stub())
+        .map_err(|_| Error::InvalidToken)
+}
+
+/// A request to an object: only what the object needs, rebuilt from scratch, so no header of the
+/// client's (spoofed or not) reaches it.
+fn internal_request(
+    method: Method,
+    path: &str,
+    token: &str,
+    user_agent: &str,
+    body: Option<Vec<u8>>,
+) -> Result<Request> {
+    let headers = Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(internal);
+    if !token.is_empty() {
+        set("authorization", &format!("Bearer {token}"))?;
+    }
+    if !user_agent.is_empty() {
+        set("user-agent", user_agent)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method);
+    if let Some(body) = body {
+        set("content-type", "application/json")?;
+        init.with_body(Some(Uint8Array::from(body.as_slice()).into()));
+    }
+    init.with_headers(headers);
+    Request::new_with_init(&format!("https://userdo.internal{path}"), &init).map_err(internal)
+}
+
+async fn forward(stub: &Stub, req: Request) -> Result<Response> {
+    stub.fetch_with_request(req).await.map_err(internal)
+}
+
+async fn read_json(mut response: Response, expect: u16) -> Result<Value> {
+    let status = response.status_code();
+    let body: Value = response.json().await.map_err(internal)?;
+    if status == expect {
+        return Ok(body);
+    }
+    // Pass the object's API error through unchanged.
+    Err(match body["error"]["code"].as_str() {
+        Some("session_revoked") => Error::SessionRevoked,
+        Some("invalid_token") => Error::InvalidToken,
+        Some("unauthenticated") => Error::Unauthenticated,
+        _ => Error::Internal(format!("object answered {status}")),
+    })
+}
+
+/// Sets the `token` and `refreshToken` cookies on a successful signup, login or refresh.
+async fn with_auth_cookies(
+    response: Response,
+    settings: &Settings,
+    secure: bool,
+) -> Result<Response> {
+    let status = response.status_code();
+    if !(200..300).contains(&status) {
+        return mutable(response).map_err(internal);
+    }
+    let mut response = response;
+    let body: Value = response.json().await.map_err(internal)?;
+    let (Some(token), Some(refresh)) = (body["token"].as_str(), body["refreshToken"].as_str())
+    else {
+        return Err(Error::Internal("auth response without tokens".into()));
+    };
+    let out = json(status, &body).map_err(internal)?;
+    let h = out.headers();
+    h.append(
+        "set-cookie",
+        &set_cookie(TOKEN_COOKIE, token, settings.access_ttl_secs, secure),
+    )
+    .map_err(internal)?;
+    h.append(
+        "set-cookie",
+        &set_cookie(REFRESH_COOKIE, refresh, settings.refresh_ttl_secs, secure),
+    )
+    .map_err(internal)?;
+    Ok(out)
+}
+
+fn clear_auth_cookies(response: Response, secure: bool) -> Result<Response> {
+    let response = mutable(response).map_err(internal)?;
+    if response.status_code() == 200 || response.status_code() == 401 {
+        let h = response.headers();
+        for name in [TOKEN_COOKIE, REFRESH_COOKIE] {
+            h.append("set-cookie", &set_cookie(name, "", 0, secure))
+                .map_err(internal)?;
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_pattern;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert!(matches_pattern("/api/sessions/{id}", "/api/sessions/abc"));
+        assert!(!matches_pattern("/api/sessions/{id}", "/api/sessions/"));
+        assert!(!matches_pattern("/api/sessions/{id}", "/api/sessions/a/b"));
+        assert!(matches_pattern("/api/me", "/api/me"));
+        assert!(!matches_pattern("/api/me", "/api/me/"));
+        assert!(!matches_pattern("/api/me", "/api/mex"));
+    }
+}

@@ -1,0 +1,29 @@
+//! Settings read from the worker's environment, cached per isolate.
+
+use std::cell::RefCell;
+
+use userdo::{Result, Settings};
+use worker::Env;
+
+thread_local! {
+    static CACHED: RefCell<Option<Settings>> = const { RefCell::new(None) };
+}
+
+/// A variable or secret by name (secrets first, so `.dev.vars` and `wrangler secret` both work).
+pub fn env_value(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}
+
+/// The deployment's settings. Variables do not change within an isolate, so a successful read is
+/// kept; a failed one (for example a missing `JWT_SECRET`) is retried at the next request.
+pub fn settings_from_env(env: &Env) -> Result<Settings> {
+    if let Some(settings) = CACHED.with(|c| c.borrow().clone()) {
+        return Ok(settings);
+    }
+    let settings = Settings::from_vars(|name| env_value(env, name))?;
+    CACHED.with(|c| *c.borrow_mut() = Some(settings.clone()));
+    Ok(settings)
+}
