@@ -64,6 +64,28 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
+/// Whether `store` holds an account table at all: an object that was never signed up to has none,
+/// and a login there must not create one (or any storage).
+pub fn has_account_schema(store: &dyn crate::store::Store) -> Result<bool> {
+    let rows = store.query(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_userdo_account'",
+        &[],
+    )?;
+    Ok(!rows.is_empty())
+}
+
+/// The answer to a login where no account was ever created: the same validation, hashing work and
+/// error as a wrong password, and no write.
+pub fn login_without_account(settings: &crate::Settings, raw_email: &str, password: &str) -> Error {
+    if let Err(invalid) = email::normalize(raw_email)
+        .and_then(|_| crate::password::check_length("password", password))
+    {
+        return invalid;
+    }
+    settings.hasher.verify_dummy(password);
+    Error::InvalidCredentials
+}
+
 struct Account {
     user: User,
     password_hash: String,

@@ -312,3 +312,21 @@ fn reopening_an_object_keeps_its_data() {
     let reopened = UserDo::open(store, platform, settings, user_id).unwrap();
     assert_eq!(reopened.me().unwrap().email, "a@b.co");
 }
+
+#[test]
+fn a_login_where_no_account_was_created_writes_nothing_and_looks_like_a_wrong_password() {
+    let store = SqliteStore::in_memory().unwrap();
+    assert!(!crate::account::has_account_schema(&store).unwrap());
+    let err = crate::account::login_without_account(&settings(), "a@b.co", PW);
+    let tables = store.query("SELECT name FROM sqlite_master", &[]).unwrap();
+    assert!(tables.is_empty());
+    let o = object();
+    o.signup("a@b.co", PW, &client("ua")).unwrap();
+    assert!(crate::account::has_account_schema(o.store()).unwrap());
+    assert_eq!(
+        o.login("a@b.co", "wrong password", &client("ua"))
+            .unwrap_err()
+            .to_body(),
+        err.to_body()
+    );
+}

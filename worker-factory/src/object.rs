@@ -5,7 +5,7 @@
 use std::cell::OnceCell;
 
 use userdo::api::{self, ChangePasswordRequest, Credentials, RefreshRequest};
-use userdo::{ClientInfo, Error, Principal, Result, UserDo, migrate};
+use userdo::{ClientInfo, Error, Principal, Result, UserDo, account, migrate};
 use worker::{Env, Method, Request, Response, State};
 
 use crate::app::{ObjectCtx, UserApp, UserCore};
@@ -72,9 +72,20 @@ impl<A: UserApp> UserDoObject<A> {
     }
 
     async fn handle(&self, mut req: Request) -> Result<Response> {
-        let core = self.core()?;
         let path = req.path();
         let method = req.method();
+        if self.core.get().is_none() && method == Method::Post && path == "/api/login" {
+            // Never signed up to: answer like a wrong password without creating any storage.
+            let store = DoStore::new(self.state.storage());
+            if !account::has_account_schema(&store)? {
+                let c: Credentials = api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
+                let settings = settings_from_env(&self.env)?;
+                let (email, password) =
+                    (c.email.unwrap_or_default(), c.password.unwrap_or_default());
+                return Err(account::login_without_account(&settings, &email, &password));
+            }
+        }
+        let core = self.core()?;
         let client = ClientInfo {
             user_agent: req
                 .headers()
