@@ -2,7 +2,7 @@
 //! rotation and reuse detection, logout, session listing and revocation, password change.
 //!
 //! Every operation here is synchronous: in a Durable Object no other request runs between its
-//! statements, and each multi-statement change goes through [`Store::atomic`].
+//! statements, and each multi-statement change goes through [`Store::atomic`](crate::Store::atomic).
 
 use crate::UserDo;
 use crate::api::{AuthResponse, SessionInfo, User};
