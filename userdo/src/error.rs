@@ -161,10 +161,27 @@ impl From<validator::ValidationErrors> for Error {
                     None => format!("is invalid ({})", e.code),
                 })
                 .collect();
-            fields.insert(field.to_string(), messages);
+            fields.insert(camel_case(&field), messages);
         }
         Error::Validation(fields)
     }
+}
+
+/// Rust fields are snake_case; the API's JSON fields are camelCase.
+fn camel_case(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl From<crate::store::StoreError> for Error {
@@ -183,6 +200,14 @@ mod tests {
         assert_eq!(body["error"]["code"], "internal");
         assert!(!body.to_string().contains("SELECT"));
         assert_eq!(Error::Config("no key".into()).status(), 500);
+    }
+
+    #[test]
+    fn validator_field_names_become_the_api_camel_case_names() {
+        let mut errors = validator::ValidationErrors::new();
+        errors.add("new_password", validator::ValidationError::new("length"));
+        let body = Error::from(errors).to_body();
+        assert!(body["error"]["details"]["newPassword"].is_array(), "{body}");
     }
 
     #[test]
