@@ -86,6 +86,13 @@ pub fn login_without_account(settings: &crate::Settings, raw_email: &str, passwo
     Error::InvalidCredentials
 }
 
+/// The normalised email, once the email and the password's length are known to be acceptable.
+fn check_credentials(raw_email: &str, password: &str) -> Result<String> {
+    let email = email::normalize(raw_email)?;
+    crate::password::check_length("password", password)?;
+    Ok(email)
+}
+
 struct Account {
     user: User,
     password_hash: String,
@@ -112,8 +119,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         password: &str,
         client: &ClientInfo,
     ) -> Result<AuthResponse> {
-        let email = email::normalize(raw_email)?;
-        crate::password::check_length("password", password)?;
+        let email = check_credentials(raw_email, password)?;
         if self.account()?.is_some() {
             return Err(Error::EmailTaken);
         }
@@ -152,8 +158,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         password: &str,
         client: &ClientInfo,
     ) -> Result<AuthResponse> {
-        let email = email::normalize(raw_email)?;
-        crate::password::check_length("password", password)?;
+        let email = check_credentials(raw_email, password)?;
         let hasher = &self.settings.hasher;
         let Some(account) = self.account()?.filter(|a| a.user.email == email) else {
             hasher.verify_dummy(password);

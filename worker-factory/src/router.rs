@@ -242,15 +242,7 @@ impl UserDoWorker {
                 } else {
                     "/api/login"
                 };
-                let req = internal_request(
-                    Method::Post,
-                    path,
-                    "",
-                    &user_agent,
-                    Some(body.to_string().into_bytes()),
-                )?;
-                let response = forward(&stub, req).await?;
-                with_auth_cookies(response, &settings, secure).await
+                issue_tokens(&stub, path, &body, &user_agent, &settings, secure).await
             }
             Endpoint::Refresh => {
                 let has_body = req
@@ -281,15 +273,7 @@ impl UserDoWorker {
                     .ok_or(Error::InvalidToken)?;
                 let stub = stub_for_user(&namespace, user_id)?;
                 let body = json!({ "refreshToken": token });
-                let req = internal_request(
-                    Method::Post,
-                    "/api/refresh",
-                    "",
-                    &user_agent,
-                    Some(body.to_string().into_bytes()),
-                )?;
-                let response = forward(&stub, req).await?;
-                with_auth_cookies(response, &settings, secure).await
+                issue_tokens(&stub, "/api/refresh", &body, &user_agent, &settings, secure).await
             }
             _ => {
                 let (token, _) = self.credentials(&req, url, allowed, &settings)?;
@@ -504,6 +488,24 @@ async fn read_json(mut response: Response, expect: u16) -> Result<Value> {
         Some("unauthenticated") => Error::Unauthenticated,
         _ => Error::Internal(format!("object answered {status}")),
     })
+}
+
+/// Sends a signup, login or refresh to the user's object and sets the cookies of its answer.
+async fn issue_tokens(
+    stub: &Stub,
+    path: &str,
+    body: &Value,
+    user_agent: &str,
+    settings: &Settings,
+    secure: bool,
+) -> Result<Response> {
+    let bytes = Some(body.to_string().into_bytes());
+    let response = forward(
+        stub,
+        internal_request(Method::Post, path, "", user_agent, bytes)?,
+    )
+    .await?;
+    with_auth_cookies(response, settings, secure).await
 }
 
 /// Sets the `token` and `refreshToken` cookies on a successful signup, login or refresh.
