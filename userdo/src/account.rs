@@ -14,7 +14,9 @@ use crate::store::{Row, Statement, Value};
 use crate::token::{self, AccessClaims, OpaqueKind};
 
 /// The core's own schema, in the migration namespace `"userdo"`.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+pub(crate) const MIGRATIONS: &[Migration] = &[ACCOUNTS, crate::recovery::MIGRATION];
+
+const ACCOUNTS: Migration = Migration {
     version: 1,
     name: "accounts and sessions",
     sql: "
@@ -40,7 +42,7 @@ CREATE TABLE _userdo_refresh_tokens (
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX _userdo_refresh_tokens_by_session ON _userdo_refresh_tokens (session_id)",
-}];
+};
 
 /// The most live sessions one account keeps; a login beyond that ends the least recently used.
 pub const MAX_SESSIONS: i64 = 100;

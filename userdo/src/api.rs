@@ -90,6 +90,54 @@ pub struct ChangePasswordRequest {
     pub new_password: Option<String>,
 }
 
+/// `POST /api/password-reset/request`.
+#[derive(Debug, Clone, Deserialize, Validate)]
+pub struct ResetRequest {
+    /// The account's email.
+    #[validate(required(message = "is required"), custom(function = "email_shape"))]
+    pub email: Option<String>,
+}
+
+/// `POST /api/password-reset/confirm`.
+#[derive(Debug, Clone, Deserialize, Validate)]
+pub struct ResetConfirm {
+    /// The token from the reset mail.
+    #[validate(
+        required(message = "is required"),
+        length(max = 512, message = "is too long")
+    )]
+    pub token: Option<String>,
+    /// The new password, 8 to 1024 characters.
+    #[serde(rename = "newPassword")]
+    #[validate(
+        required(message = "is required"),
+        custom(function = "password_length")
+    )]
+    pub new_password: Option<String>,
+}
+
+/// `POST /api/email-verification/confirm`.
+#[derive(Debug, Clone, Deserialize, Validate)]
+pub struct VerificationConfirm {
+    /// The token from the verification mail.
+    #[validate(
+        required(message = "is required"),
+        length(max = 512, message = "is too long")
+    )]
+    pub token: Option<String>,
+}
+
+/// `DELETE /api/account`.
+#[derive(Debug, Clone, Deserialize, Validate)]
+pub struct DeleteAccountRequest {
+    /// The account's password.
+    #[validate(
+        required(message = "is required"),
+        length(max = 1024, message = "is too long")
+    )]
+    pub password: Option<String>,
+}
+
 /// The public view of an account: never a hash, salt or token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,9 +6,13 @@ mod account_tests;
 pub mod api;
 pub mod email;
 pub mod error;
+pub mod mail;
 pub mod migrate;
 pub mod password;
 pub mod platform;
+pub mod recovery;
+#[cfg(test)]
+mod recovery_tests;
 pub mod settings;
 pub mod store;
 pub mod token;

@@ -1,0 +1,76 @@
+//! The mail the core asks to send (password reset, email verification), with default texts an
+//! application can replace. Sending is the runtime's job: a dev outbox or a production mailer.
+
+use serde::Serialize;
+
+/// What a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MailKind {
+    /// A password-reset token (valid 1 hour).
+    PasswordReset,
+    /// An email-verification token (valid 24 hours).
+    EmailVerification,
+}
+
+/// One message to one address. `token` is also in `text`; it is kept apart for the dev outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mail {
+    /// What the message is for.
+    pub kind: MailKind,
+    /// The recipient (a normalised email).
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The single-use token the message delivers.
+    pub token: String,
+}
+
+/// The subject and text of each kind of message. Override to word them your way (or to put the
+/// token in a link to your site).
+pub trait MailTemplates {
+    /// The password-reset message.
+    fn password_reset(&self, token: &str) -> (String, String) {
+        (
+            "Reset your password".to_owned(),
+            format!(
+                "Someone asked to reset the password of this account. If it was you, use this code \
+                 within one hour:\n\n{token}\n\nIf it was not you, ignore this message: your password \
+                 stays as it is."
+            ),
+        )
+    }
+
+    /// The email-verification message.
+    fn email_verification(&self, token: &str) -> (String, String) {
+        (
+            "Confirm your email address".to_owned(),
+            format!("Use this code within 24 hours to confirm your email address:\n\n{token}"),
+        )
+    }
+}
+
+/// The default wording.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultTemplates;
+
+impl MailTemplates for DefaultTemplates {}
+
+impl Mail {
+    /// Builds a message of `kind` for `to` with `templates`.
+    pub fn new(kind: MailKind, to: &str, token: String, templates: &dyn MailTemplates) -> Self {
+        let (subject, text) = match kind {
+            MailKind::PasswordReset => templates.password_reset(&token),
+            MailKind::EmailVerification => templates.email_verification(&token),
+        };
+        Self {
+            kind,
+            to: to.to_owned(),
+            subject,
+            text,
+            token,
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Host tests of password reset, email verification and deletion against real SQLite.
+#![allow(clippy::unwrap_used)]
+
+use std::cell::Cell;
+
+use crate::account::ClientInfo;
+use crate::error::Error;
+use crate::mail::{DefaultTemplates, MailKind};
+use crate::platform::Platform;
+use crate::recovery::{RESET_TTL_MS, VERIFICATION_TTL_MS};
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use crate::{Principal, UserDo};
+
+const USER: &str = "abababababababababababababababababababababababababababababababab";
+const PW: &str = "correct horse battery";
+
+struct Clock(Cell<i64>);
+
+impl Platform for Clock {
+    fn now_ms(&self) -> i64 {
+        self.0.get()
+    }
+}
+
+type Object = UserDo<SqliteStore, Clock>;
+
+fn object_with_account() -> (Object, Principal) {
+    let vars = |name: &str| match name {
+        "JWT_SECRET" => Some("test-secret-test-secret-test-secret!".to_owned()),
+        "PBKDF2_ITERATIONS" => Some("1000".to_owned()),
+        _ => None,
+    };
+    let o = UserDo::open(
+        SqliteStore::in_memory().unwrap(),
+        Clock(Cell::new(1_800_000_000_000)),
+        Settings::from_vars(vars).unwrap(),
+        USER.into(),
+    )
+    .unwrap();
+    let auth = o.signup("a@b.co", PW, &ClientInfo::default()).unwrap();
+    let claims = o
+        .settings()
+        .keys
+        .verify_access(&auth.token, o.platform().now_secs())
+        .unwrap();
+    let principal = o.authenticate(&claims).unwrap();
+    (o, principal)
+}
+
+fn advance(o: &Object, ms: i64) {
+    o.platform().0.set(o.platform().0.get() + ms);
+}
+
+#[test]
+fn reset_mail_goes_only_to_the_account_and_carries_a_token_stored_hashed() {
+    let (o, _) = object_with_account();
+    assert_eq!(
+        o.request_password_reset("other@b.co", &DefaultTemplates)
+            .unwrap(),
+        None
+    );
+    let mail = o
+        .request_password_reset(" A@B.co", &DefaultTemplates)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (mail.kind, mail.to.as_str()),
+        (MailKind::PasswordReset, "a@b.co")
+    );
+    assert!(mail.text.contains(&mail.token));
+    let stored = o
+        .store()
+        .query("SELECT token_hash FROM _userdo_mail_tokens", &[])
+        .unwrap();
+    assert_eq!(
+        stored[0].text(0).unwrap(),
+        crate::token::hash_token(&mail.token)
+    );
+}
+
+#[test]
+fn a_reset_sets_the_password_revokes_every_session_and_is_single_use() {
+    let (o, principal) = object_with_account();
+    let mail = o
+        .request_password_reset("a@b.co", &DefaultTemplates)
+        .unwrap()
+        .unwrap();
+    o.confirm_password_reset(&mail.token, "a brand new password")
+        .unwrap();
+    assert!(matches!(o.sessions(&principal).map(|s| s.len()), Ok(0)));
+    assert!(o.login("a@b.co", PW, &ClientInfo::default()).is_err());
+    assert!(
+        o.login("a@b.co", "a brand new password", &ClientInfo::default())
+            .is_ok()
+    );
+    assert!(matches!(
+        o.confirm_password_reset(&mail.token, "another password"),
+        Err(Error::InvalidToken)
+    ));
+}
+
+#[test]
+fn reset_tokens_expire_are_replaced_by_a_new_request_and_are_not_other_kinds() {
+    let (o, _) = object_with_account();
+    let first = o
+        .request_password_reset("a@b.co", &DefaultTemplates)
+        .unwrap()
+        .unwrap();
+    let second = o
+        .request_password_reset("a@b.co", &DefaultTemplates)
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        o.confirm_password_reset(&first.token, "new password 1"),
+        Err(Error::InvalidToken)
+    ));
+    advance(&o, RESET_TTL_MS);
+    assert!(matches!(
+        o.confirm_password_reset(&second.token, "new password 1"),
+        Err(Error::InvalidToken)
+    ));
+    let third = o
+        .request_password_reset("a@b.co", &DefaultTemplates)
+        .unwrap()
+        .unwrap();
+    // A reset token is not a verification token, a refresh token or an access token.
+    assert!(matches!(
+        o.confirm_email_verification(&third.token),
+        Err(Error::InvalidToken)
+    ));
+    assert!(o.refresh(&third.token).is_err());
+    assert!(
+        o.settings()
+            .keys
+            .verify_access(&third.token, o.platform().now_secs())
+            .is_err()
+    );
+    assert!(
+        o.confirm_password_reset(&third.token, "new password 1")
+            .is_ok()
+    );
+}
+
+#[test]
+fn verification_marks_the_email_verified_once() {
+    let (o, principal) = object_with_account();
+    let mail = o
+        .request_email_verification(&principal, &DefaultTemplates)
+        .unwrap();
+    assert_eq!(mail.kind, MailKind::EmailVerification);
+    assert!(matches!(
+        o.confirm_password_reset(&mail.token, "new password 1"),
+        Err(Error::InvalidToken)
+    ));
+    let user = o.confirm_email_verification(&mail.token).unwrap();
+    assert!(user.email_verified);
+    assert!(matches!(
+        o.confirm_email_verification(&mail.token),
+        Err(Error::InvalidToken)
+    ));
+}
+
+#[test]
+fn verification_tokens_expire_after_a_day() {
+    let (o, principal) = object_with_account();
+    let mail = o
+        .request_email_verification(&principal, &DefaultTemplates)
+        .unwrap();
+    advance(&o, VERIFICATION_TTL_MS);
+    assert!(matches!(
+        o.confirm_email_verification(&mail.token),
+        Err(Error::InvalidToken)
+    ));
+    assert!(!o.me().unwrap().email_verified);
+}
+
+#[test]
+fn deletion_needs_the_password_and_erases_the_account() {
+    let (o, principal) = object_with_account();
+    assert!(matches!(
+        o.authorize_deletion(&principal, "wrong password"),
+        Err(Error::InvalidCredentials)
+    ));
+    assert!(o.me().is_ok());
+    o.authorize_deletion(&principal, PW).unwrap();
+    o.erase().unwrap();
+    assert!(o.me().is_err());
+    assert!(matches!(
+        o.authenticate(
+            &o.settings()
+                .keys
+                .verify_access(
+                    &o.settings()
+                        .keys
+                        .issue_access(USER, &principal.session_id, o.platform().now_secs(), 60)
+                        .unwrap(),
+                    o.platform().now_secs()
+                )
+                .unwrap()
+        ),
+        Err(Error::SessionRevoked)
+    ));
+    assert!(
+        o.signup("a@b.co", "a new account pw", &ClientInfo::default())
+            .is_ok()
+    );
+}
