@@ -36,3 +36,28 @@ for (const [label, secret] of [['missing', undefined], ['short', 'only-16-bytes!
     });
   });
 }
+
+describe('without DEV_OUTBOX', () => {
+  let server;
+  before(async () => {
+    server = await startWorker({
+      name: 'wrangler-no-outbox',
+      vars: { JWT_SECRET: 'x'.repeat(40), ALLOWED_ORIGINS: '' },
+    });
+  });
+  after(async () => server?.stop());
+
+  test('the outbox path is 404 and a reset request still answers 202 without a mailer', async () => {
+    const email = `nooutbox-${Date.now()}@example.com`;
+    const post = (path, body) => fetch(server.url + path, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    assert.equal((await post('/api/signup', { email, password: 'long enough pw' })).status, 201);
+    const reset = await post('/api/password-reset/request', { email });
+    assert.equal(reset.status, 202);
+    assert.doesNotMatch(await reset.text(), /upr\./);
+    const outbox = await fetch(`${server.url}/api/dev/outbox?email=${encodeURIComponent(email)}`);
+    assert.equal(outbox.status, 404);
+    assert.equal((await outbox.json()).error.code, 'not_found');
+  });
+});

@@ -2,7 +2,8 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use validator::{Validate, ValidationError};
+pub use validator::Validate;
+use validator::ValidationError;
 
 use crate::error::{Error, Result};
 use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};

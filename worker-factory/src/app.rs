@@ -1,6 +1,7 @@
 //! The seam through which an application extends the user object (composition, not inheritance).
 
 use userdo::api::User;
+use userdo::mail::{DefaultTemplates, MailTemplates};
 use userdo::migrate::Migration;
 use userdo::{Error, Principal, Result, UserDo};
 use worker::{Env, Request, Response, State};
@@ -45,6 +46,11 @@ pub trait UserApp: 'static {
     /// the object first opens. Append new ones; never edit an applied one.
     fn migrations(&self) -> &'static [Migration] {
         &[]
+    }
+
+    /// The wording of password-reset and verification mail.
+    fn mail_templates(&self) -> &dyn MailTemplates {
+        &DefaultTemplates
     }
 
     /// Runs in the user's object after an account is created.

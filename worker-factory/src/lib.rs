@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod http;
+pub mod mail;
 mod object;
 mod router;
 mod settings;

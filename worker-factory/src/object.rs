@@ -2,14 +2,19 @@
 //! forwards. Every authenticated request re-verifies the access token and checks its session here,
 //! so a revoked session stops working at once.
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
+use std::rc::Rc;
 
-use userdo::api::{self, ChangePasswordRequest, Credentials, RefreshRequest};
+use userdo::api::{
+    self, ChangePasswordRequest, Credentials, DeleteAccountRequest, RefreshRequest, ResetConfirm,
+    ResetRequest, VerificationConfirm,
+};
 use userdo::{ClientInfo, Error, Principal, Result, UserDo, account, migrate};
 use worker::{Env, Method, Request, Response, State};
 
 use crate::app::{ObjectCtx, UserApp, UserCore};
 use crate::http::{AUTH_BODY_LIMIT, error_response, json, read_body};
+use crate::mail;
 use crate::settings::settings_from_env;
 use crate::store::{DoStore, WorkerPlatform};
 
@@ -21,7 +26,8 @@ pub struct UserDoObject<A: UserApp> {
     state: State,
     env: Env,
     app: A,
-    core: OnceCell<UserCore>,
+    /// Opened on first use; dropped when the account is deleted, so the next use starts afresh.
+    core: RefCell<Option<Rc<UserCore>>>,
 }
 
 impl<A: UserApp> std::fmt::Debug for UserDoObject<A> {
@@ -37,7 +43,7 @@ impl<A: UserApp> UserDoObject<A> {
             state,
             env,
             app,
-            core: OnceCell::new(),
+            core: RefCell::new(None),
         }
     }
 
@@ -47,9 +53,9 @@ impl<A: UserApp> UserDoObject<A> {
     }
 
     /// The core, opened (and migrated) on first use.
-    pub fn core(&self) -> Result<&UserCore> {
-        if let Some(core) = self.core.get() {
-            return Ok(core);
+    pub fn core(&self) -> Result<Rc<UserCore>> {
+        if let Some(core) = self.core.borrow().as_ref() {
+            return Ok(core.clone());
         }
         let settings = settings_from_env(&self.env)?;
         let store = DoStore::new(self.state.storage());
@@ -60,7 +66,9 @@ impl<A: UserApp> UserDoObject<A> {
             self.app.migrations(),
             userdo::Platform::now_ms(&WorkerPlatform),
         )?;
-        Ok(self.core.get_or_init(|| core))
+        let core = Rc::new(core);
+        *self.core.borrow_mut() = Some(core.clone());
+        Ok(core)
     }
 
     /// Answers a request forwarded by the worker. Errors become API error responses here.
@@ -74,18 +82,31 @@ impl<A: UserApp> UserDoObject<A> {
     async fn handle(&self, mut req: Request) -> Result<Response> {
         let path = req.path();
         let method = req.method();
-        if self.core.get().is_none() && method == Method::Post && path == "/api/login" {
-            // Never signed up to: answer like a wrong password without creating any storage.
+        if method == Method::Post && self.core.borrow().is_none() {
+            // An object never signed up to answers these without creating any storage.
             let store = DoStore::new(self.state.storage());
             if !account::has_account_schema(&store)? {
-                let c: Credentials = api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
-                let settings = settings_from_env(&self.env)?;
-                let (email, password) =
-                    (c.email.unwrap_or_default(), c.password.unwrap_or_default());
-                return Err(account::login_without_account(&settings, &email, &password));
+                match path.as_str() {
+                    "/api/login" => {
+                        let c: Credentials = parse(&mut req).await?;
+                        let settings = settings_from_env(&self.env)?;
+                        let (email, password) =
+                            (c.email.unwrap_or_default(), c.password.unwrap_or_default());
+                        return Err(account::login_without_account(&settings, &email, &password));
+                    }
+                    "/api/password-reset/request" => return respond(202, &ok()),
+                    _ => {}
+                }
             }
         }
+        if method == Method::Get && path == "/api/dev/outbox" {
+            if !mail::dev_outbox_enabled(&self.env) {
+                return Err(Error::NotFound("no such endpoint".into()));
+            }
+            return respond(200, &mail::outbox(&DoStore::new(self.state.storage()))?);
+        }
         let core = self.core()?;
+        let core = core.as_ref();
         let client = ClientInfo {
             user_agent: req
                 .headers()
@@ -94,9 +115,10 @@ impl<A: UserApp> UserDoObject<A> {
                 .flatten()
                 .unwrap_or_default(),
         };
+        let now = userdo::Platform::now_ms(core.platform());
         match (&method, path.as_str()) {
             (Method::Post, "/api/signup") => {
-                let c: Credentials = api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
+                let c: Credentials = parse(&mut req).await?;
                 let auth = core.signup(
                     &c.email.unwrap_or_default(),
                     &c.password.unwrap_or_default(),
@@ -106,7 +128,7 @@ impl<A: UserApp> UserDoObject<A> {
                 return respond(201, &auth);
             }
             (Method::Post, "/api/login") => {
-                let c: Credentials = api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
+                let c: Credentials = parse(&mut req).await?;
                 let auth = core.login(
                     &c.email.unwrap_or_default(),
                     &c.password.unwrap_or_default(),
@@ -115,19 +137,43 @@ impl<A: UserApp> UserDoObject<A> {
                 return respond(200, &auth);
             }
             (Method::Post, "/api/refresh") => {
-                let r: RefreshRequest =
-                    api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
+                let r: RefreshRequest = parse(&mut req).await?;
                 let token = r.refresh_token.ok_or(Error::Unauthenticated)?;
                 return respond(200, &core.refresh(&token)?);
+            }
+            (Method::Post, "/api/password-reset/request") => {
+                let r: ResetRequest = parse(&mut req).await?;
+                if let Some(message) = core.request_password_reset(
+                    &r.email.unwrap_or_default(),
+                    self.app.mail_templates(),
+                )? {
+                    // The answer is the same whether or not mail went out; a failure is logged.
+                    if let Err(e) = mail::deliver(&self.env, core.store(), now, &message).await {
+                        worker::console_error!("userdo: password-reset mail not sent: {e}");
+                    }
+                }
+                return respond(202, &ok());
+            }
+            (Method::Post, "/api/password-reset/confirm") => {
+                let r: ResetConfirm = parse(&mut req).await?;
+                core.confirm_password_reset(
+                    &r.token.unwrap_or_default(),
+                    &r.new_password.unwrap_or_default(),
+                )?;
+                return respond(200, &ok());
+            }
+            (Method::Post, "/api/email-verification/confirm") => {
+                let r: VerificationConfirm = parse(&mut req).await?;
+                let user = core.confirm_email_verification(&r.token.unwrap_or_default())?;
+                return respond(200, &serde_json::json!({ "user": user }));
             }
             _ => {}
         }
         let principal = authenticate(core, &req)?;
-        if let Some(app_path) = path
+        if path
             .strip_prefix(APP_PREFIX)
-            .filter(|p| p.is_empty() || p.starts_with('/'))
+            .is_some_and(|p| p.is_empty() || p.starts_with('/'))
         {
-            let _ = app_path;
             return self.app.fetch(&self.ctx(core), &principal, req).await;
         }
         match (&method, path.as_str()) {
@@ -149,13 +195,31 @@ impl<A: UserApp> UserDoObject<A> {
                 respond(200, &ok())
             }
             (Method::Post, "/api/password/change") => {
-                let c: ChangePasswordRequest =
-                    api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
+                let c: ChangePasswordRequest = parse(&mut req).await?;
                 core.change_password(
                     &principal,
                     &c.current_password.unwrap_or_default(),
                     &c.new_password.unwrap_or_default(),
                 )?;
+                respond(200, &ok())
+            }
+            (Method::Post, "/api/email-verification/request") => {
+                let message =
+                    core.request_email_verification(&principal, self.app.mail_templates())?;
+                mail::deliver(&self.env, core.store(), now, &message).await?;
+                respond(202, &ok())
+            }
+            (Method::Delete, "/api/account") => {
+                let r: DeleteAccountRequest = parse(&mut req).await?;
+                core.authorize_deletion(&principal, &r.password.unwrap_or_default())?;
+                core.erase()?;
+                // Everything else of the user's: the application's tables, the outbox, any KV.
+                self.state
+                    .storage()
+                    .delete_all()
+                    .await
+                    .map_err(crate::http::internal)?;
+                *self.core.borrow_mut() = None;
                 respond(200, &ok())
             }
             _ => Err(Error::NotFound("no such endpoint".into())),
@@ -187,6 +251,10 @@ fn authenticate(core: &UserDo<DoStore, WorkerPlatform>, req: &Request) -> Result
         .keys
         .verify_access(token, userdo::Platform::now_secs(core.platform()))?;
     core.authenticate(&claims)
+}
+
+async fn parse<T: serde::de::DeserializeOwned + api::Validate>(req: &mut Request) -> Result<T> {
+    api::parse_body(&read_body(req, AUTH_BODY_LIMIT).await?)
 }
 
 fn ok() -> serde_json::Value {

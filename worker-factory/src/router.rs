@@ -7,7 +7,9 @@ use std::rc::Rc;
 
 use js_sys::Uint8Array;
 use serde_json::{Value, json};
-use userdo::api::{self, Credentials, RefreshRequest, User};
+use userdo::api::{
+    self, Credentials, RefreshRequest, ResetConfirm, ResetRequest, User, VerificationConfirm,
+};
 use userdo::token::{self, OpaqueKind};
 use userdo::{Error, Result, Settings, email};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub, Url};
@@ -34,6 +36,12 @@ enum Endpoint {
     RevokeSession,
     RevokeOthers,
     ChangePassword,
+    ResetRequest,
+    ResetConfirm,
+    VerificationRequest,
+    VerificationConfirm,
+    DeleteAccount,
+    DevOutbox,
 }
 
 const ROUTES: &[(Method, &str, Endpoint)] = &[
@@ -58,6 +66,28 @@ const ROUTES: &[(Method, &str, Endpoint)] = &[
         "/api/password/change",
         Endpoint::ChangePassword,
     ),
+    (
+        Method::Post,
+        "/api/password-reset/request",
+        Endpoint::ResetRequest,
+    ),
+    (
+        Method::Post,
+        "/api/password-reset/confirm",
+        Endpoint::ResetConfirm,
+    ),
+    (
+        Method::Post,
+        "/api/email-verification/request",
+        Endpoint::VerificationRequest,
+    ),
+    (
+        Method::Post,
+        "/api/email-verification/confirm",
+        Endpoint::VerificationConfirm,
+    ),
+    (Method::Delete, "/api/account", Endpoint::DeleteAccount),
+    (Method::Get, "/api/dev/outbox", Endpoint::DevOutbox),
 ];
 
 enum Matched {
@@ -232,10 +262,7 @@ impl UserDoWorker {
                 let body = read_body(&mut req, AUTH_BODY_LIMIT).await?;
                 let c: Credentials = api::parse_body(&body)?;
                 let normalized = email::normalize(c.email.as_deref().unwrap_or_default())?;
-                let stub = namespace
-                    .id_from_name(&email::object_name(&normalized))
-                    .and_then(|id| id.get_stub())
-                    .map_err(internal)?;
+                let stub = stub_for_email(&namespace, &normalized)?;
                 let body = json!({ "email": normalized, "password": c.password });
                 let path = if endpoint == Endpoint::Signup {
                     "/api/signup"
@@ -275,12 +302,67 @@ impl UserDoWorker {
                 let body = json!({ "refreshToken": token });
                 issue_tokens(&stub, "/api/refresh", &body, &user_agent, &settings, secure).await
             }
+            Endpoint::ResetRequest => {
+                require_json(&req)?;
+                let r: ResetRequest =
+                    api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
+                let normalized = email::normalize(r.email.as_deref().unwrap_or_default())?;
+                let stub = stub_for_email(&namespace, &normalized)?;
+                let body = json!({ "email": normalized }).to_string().into_bytes();
+                forward(
+                    &stub,
+                    internal_request(Method::Post, url.path(), "", "", Some(body))?,
+                )
+                .await
+            }
+            Endpoint::ResetConfirm | Endpoint::VerificationConfirm => {
+                require_json(&req)?;
+                let bytes = read_body(&mut req, AUTH_BODY_LIMIT).await?;
+                let (kind, token) = if endpoint == Endpoint::ResetConfirm {
+                    (
+                        OpaqueKind::PasswordReset,
+                        api::parse_body::<ResetConfirm>(&bytes)?.token,
+                    )
+                } else {
+                    (
+                        OpaqueKind::EmailVerification,
+                        api::parse_body::<VerificationConfirm>(&bytes)?.token,
+                    )
+                };
+                let token = token.unwrap_or_default();
+                let user_id = token::opaque_user_id(kind, &token).ok_or(Error::InvalidToken)?;
+                let stub = stub_for_user(&namespace, user_id)?;
+                forward(
+                    &stub,
+                    internal_request(Method::Post, url.path(), "", "", Some(bytes))?,
+                )
+                .await
+            }
+            Endpoint::DevOutbox => {
+                if !crate::mail::dev_outbox_enabled(env) {
+                    return Err(Error::NotFound("no such endpoint".into()));
+                }
+                let raw = url
+                    .query_pairs()
+                    .find(|(k, _)| k == "email")
+                    .map(|(_, v)| v.into_owned())
+                    .ok_or_else(|| Error::InvalidQuery("the query needs ?email=".into()))?;
+                let normalized = email::normalize(&raw)
+                    .map_err(|_| Error::InvalidQuery("email is not an email address".into()))?;
+                let stub = stub_for_email(&namespace, &normalized)?;
+                forward(
+                    &stub,
+                    internal_request(Method::Get, "/api/dev/outbox", "", "", None)?,
+                )
+                .await
+            }
             _ => {
                 let (token, _) = self.credentials(&req, url, allowed, &settings)?;
                 let claims = settings.keys.verify_access(&token, now_secs())?;
                 let stub = stub_for_user(&namespace, &claims.sub)?;
                 let method = req.method();
-                let body = if matches!(endpoint, Endpoint::ChangePassword) {
+                let body = if matches!(endpoint, Endpoint::ChangePassword | Endpoint::DeleteAccount)
+                {
                     require_json(&req)?;
                     Some(read_body(&mut req, AUTH_BODY_LIMIT).await?)
                 } else {
@@ -288,7 +370,7 @@ impl UserDoWorker {
                 };
                 let internal_req = internal_request(method, url.path(), &token, &user_agent, body)?;
                 let response = forward(&stub, internal_req).await?;
-                if endpoint == Endpoint::Logout {
+                if matches!(endpoint, Endpoint::Logout | Endpoint::DeleteAccount) {
                     return clear_auth_cookies(response, secure);
                 }
                 Ok(response)
@@ -432,6 +514,13 @@ fn mutable(response: Response) -> worker::Result<Response> {
     }
     let status = response.status_code();
     Ok(response.with_headers(headers).with_status(status))
+}
+
+fn stub_for_email(namespace: &worker::ObjectNamespace, normalized_email: &str) -> Result<Stub> {
+    namespace
+        .id_from_name(&email::object_name(normalized_email))
+        .and_then(|id| id.get_stub())
+        .map_err(internal)
 }
 
 fn stub_for_user(namespace: &worker::ObjectNamespace, user_id: &str) -> Result<Stub> {

@@ -1,0 +1,95 @@
+//! Delivering the core's [`Mail`]: into the dev outbox when `DEV_OUTBOX` is `"true"`, otherwise to
+//! the webhook at `MAIL_WEBHOOK_URL` (a POST of `{to, subject, text, kind}` with
+//! `Authorization: Bearer $MAIL_WEBHOOK_SECRET`), which forwards it to a mail service.
+
+use serde_json::json;
+use userdo::mail::Mail;
+use userdo::{Error, Result, Store};
+use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+
+use crate::http::internal;
+use crate::settings::env_value;
+
+const CREATE_OUTBOX: &str = "CREATE TABLE IF NOT EXISTS _userdo_dev_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    to_email TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    token TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+)";
+/// The outbox keeps this many messages per user.
+const OUTBOX_KEEP: i64 = 50;
+
+/// Whether the dev outbox is on (`DEV_OUTBOX=true`).
+pub fn dev_outbox_enabled(env: &Env) -> bool {
+    env_value(env, "DEV_OUTBOX").is_some_and(|v| v.trim() == "true")
+}
+
+/// Sends one message through the configured mailer.
+pub async fn deliver(env: &Env, store: &dyn Store, now_ms: i64, mail: &Mail) -> Result<()> {
+    if dev_outbox_enabled(env) {
+        store.execute(CREATE_OUTBOX, &[])?;
+        store.execute(
+            "INSERT INTO _userdo_dev_outbox (to_email, subject, text, token, created_at) VALUES (?, ?, ?, ?, ?)",
+            &[(&mail.to).into(), (&mail.subject).into(), (&mail.text).into(), (&mail.token).into(), now_ms.into()],
+        )?;
+        store.execute(
+            "DELETE FROM _userdo_dev_outbox WHERE id NOT IN (SELECT id FROM _userdo_dev_outbox ORDER BY id DESC LIMIT ?)",
+            &[OUTBOX_KEEP.into()],
+        )?;
+        return Ok(());
+    }
+    let Some(url) = env_value(env, "MAIL_WEBHOOK_URL").filter(|u| !u.trim().is_empty()) else {
+        return Err(Error::Config(
+            "no mailer: set MAIL_WEBHOOK_URL (or DEV_OUTBOX=true locally)".into(),
+        ));
+    };
+    let headers = Headers::new();
+    headers
+        .set("content-type", "application/json")
+        .map_err(internal)?;
+    if let Some(secret) = env_value(env, "MAIL_WEBHOOK_SECRET") {
+        headers
+            .set("authorization", &format!("Bearer {secret}"))
+            .map_err(internal)?;
+    }
+    let body =
+        json!({ "to": mail.to, "subject": mail.subject, "text": mail.text, "kind": mail.kind });
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.to_string().into()));
+    let req = Request::new_with_init(url.trim(), &init).map_err(internal)?;
+    let response = Fetch::Request(req).send().await.map_err(internal)?;
+    match response.status_code() {
+        200..=299 => Ok(()),
+        status => Err(Error::Internal(format!("mail webhook answered {status}"))),
+    }
+}
+
+/// The dev outbox of this object: `{messages: [{to, subject, text, token, createdAt}]}`, newest last.
+pub fn outbox(store: &dyn Store) -> Result<serde_json::Value> {
+    let exists = store.query(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_userdo_dev_outbox'",
+        &[],
+    )?;
+    let rows = if exists.is_empty() {
+        Vec::new()
+    } else {
+        store.query(
+            "SELECT to_email, subject, text, token, created_at FROM _userdo_dev_outbox ORDER BY id",
+            &[],
+        )?
+    };
+    let messages = rows
+        .iter()
+        .map(|r| {
+            Ok(json!({
+                "to": r.text(0)?, "subject": r.text(1)?, "text": r.text(2)?,
+                "token": r.text(3)?, "createdAt": r.int(4)?,
+            }))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(json!({ "messages": messages }))
+}
