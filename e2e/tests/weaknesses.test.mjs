@@ -1,0 +1,103 @@
+// One test per weakness that SECURITY.md lists as seen in comparable public projects, named after
+// it, for every one this code could have today. (The WebSocket upgrade, SQL built from a JSON path,
+// sort direction or limit, and reserved storage keys come with the realtime, tables and KV issues.)
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BASE, PASSWORD, accessClaims, call, expectStatus, jwtClaims, login, newUser, signJwt, uniqueEmail } from '../lib/api.mjs';
+
+async function resetToken(email) {
+  expectStatus(await call('POST', '/api/password-reset/request', { json: { email } }), 202);
+  const res = expectStatus(await call('GET', `/api/dev/outbox?email=${encodeURIComponent(email)}`), 200);
+  return res.json.messages.at(-1).token;
+}
+
+test('weakness: reset token returned in the HTTP response', async () => {
+  const u = await newUser({ tag: 'w-resetresponse' });
+  const res = expectStatus(await call('POST', '/api/password-reset/request', { json: { email: u.email } }), 202);
+  const token = (await call('GET', `/api/dev/outbox?email=${encodeURIComponent(u.email)}`)).json.messages.at(-1).token;
+  assert.ok(!res.text.includes(token) && !res.text.includes('upr.'), res.text);
+  assert.ok(![...res.headers.values()].some((v) => v.includes(token)));
+});
+
+test('weakness: password hash, salt and refresh tokens returned by signup and login', async () => {
+  const email = uniqueEmail('w-leak');
+  const signup = expectStatus(await call('POST', '/api/signup', { json: { email, password: PASSWORD } }), 201);
+  const login = expectStatus(await call('POST', '/api/login', { json: { email, password: PASSWORD } }), 200);
+  for (const res of [signup, login]) {
+    // Only the caller's own new token pair: no list of tokens, no stored hash or salt.
+    assert.deepEqual(Object.keys(res.json).sort(), ['refreshToken', 'token', 'user']);
+    assert.equal(typeof res.json.refreshToken, 'string');
+    assert.deepEqual(Object.keys(res.json.user).sort(), ['createdAt', 'email', 'emailVerified', 'id']);
+    // (The random token strings themselves are left out of the text check.)
+    assert.doesNotMatch(JSON.stringify(res.json.user), /pbkdf2|\$i=|salt|password|hash/i);
+  }
+  const me = await call('GET', '/api/me', { token: signup.json.token });
+  assert.doesNotMatch(me.text, /pbkdf2|salt|hash|refresh/i);
+});
+
+test('weakness: reset tokens accepted as access tokens and reusable', async () => {
+  const u = await newUser({ tag: 'w-resetaccess' });
+  const token = await resetToken(u.email);
+  expectStatus(await call('GET', '/api/me', { token }), 401, 'invalid_token');
+  expectStatus(await call('POST', '/api/password-reset/confirm', { json: { token, newPassword: 'new password one' } }), 200);
+  expectStatus(await call('POST', '/api/password-reset/confirm', { json: { token, newPassword: 'new password two' } }), 401, 'invalid_token');
+  await login(u.email, { password: 'new password one' });
+});
+
+test('weakness: logout callable with a forged token', async () => {
+  const u = await newUser({ tag: 'w-forgedlogout' });
+  const { sub, sid } = jwtClaims(u.token);
+  const forged = signJwt(accessClaims(sub, sid), { secret: 'not the server secret, but 32+ bytes' });
+  expectStatus(await call('POST', '/api/logout', { token: forged }), 401, 'invalid_token');
+  expectStatus(await call('GET', '/api/me', { token: u.token }), 200);
+});
+
+test('weakness: password change not revoking sessions', async () => {
+  const u = await newUser({ tag: 'w-change' });
+  const stolen = await login(u.email);
+  expectStatus(await call('POST', '/api/password/change', { token: u.token, json: { currentPassword: PASSWORD, newPassword: 'a changed password' } }), 200);
+  expectStatus(await call('GET', '/api/me', { token: stolen.token }), 401, 'session_revoked');
+  expectStatus(await call('POST', '/api/refresh', { json: { refreshToken: stolen.refreshToken } }), 401);
+});
+
+test('weakness: refresh tokens that never rotate', async () => {
+  const u = await newUser({ tag: 'w-rotate' });
+  const next = expectStatus(await call('POST', '/api/refresh', { json: { refreshToken: u.refreshToken } }), 200);
+  assert.notEqual(next.json.refreshToken, u.refreshToken);
+  expectStatus(await call('POST', '/api/refresh', { json: { refreshToken: u.refreshToken } }), 401, 'session_revoked');
+});
+
+test('weakness: credentialed CORS that reflects any origin', async () => {
+  for (const origin of ['https://evil.example', 'null', `${BASE}.evil.example`, 'http://localhost:5173.evil.example']) {
+    const res = await call('GET', '/api/me', { origin });
+    assert.equal(res.headers.get('access-control-allow-origin'), null, origin);
+    assert.equal(res.headers.get('access-control-allow-credentials'), null, origin);
+  }
+});
+
+test('weakness: predictable IDs from a time-seeded generator', async () => {
+  const u = await newUser({ tag: 'w-ids' });
+  const sessions = await Promise.all(Array.from({ length: 4 }, () => login(u.email)));
+  const ids = sessions.map((s) => jwtClaims(s.token).sid);
+  for (const id of ids) assert.match(id, /^[0-9a-f]{32}$/, 'session ids are 128 random bits');
+  assert.equal(new Set(ids).size, ids.length);
+  // Sessions opened within the same moment share no long prefix, as counters or clocks would.
+  for (let i = 1; i < ids.length; i++) {
+    let common = 0;
+    while (ids[0][common] === ids[i][common]) common++;
+    assert.ok(common < 8, `${ids[0]} and ${ids[i]} share a ${common}-digit prefix`);
+  }
+  const secrets = sessions.map((s) => s.refreshToken.split('.')[2]);
+  assert.ok(secrets.every((s) => Buffer.from(s, 'base64url').length === 32));
+});
+
+test('weakness: HttpOnly cookies duplicated into script-readable ones', async () => {
+  const u = await newUser({ tag: 'w-cookies' });
+  const l = await call('POST', '/api/login', { json: { email: u.email, password: PASSWORD } });
+  const r = await call('POST', '/api/refresh', { json: { refreshToken: l.json.refreshToken } });
+  for (const res of [l, r]) {
+    const lines = res.headers.getSetCookie();
+    assert.equal(lines.length, 2, lines.join(' | '));
+    for (const line of lines) assert.match(line, /;\s*HttpOnly/i, line);
+  }
+});
