@@ -1,17 +1,37 @@
 // Runs the end-to-end tests against the real runtime: starts `wrangler dev` (workerd, with real
 // Durable Object SQLite) on a free port with a fresh data directory and its own variables, waits
 // until it answers, runs `node --test` on e2e/tests, and stops the server.
-import { spawn } from 'node:child_process';
+//
+//   node e2e/run.mjs [test files...]     (make e2e / make test; any Node >= 18 can start it)
+//
+// The tests receive USERDO_URL (the server's base URL), USERDO_JWT_SECRET (its signing key, to
+// forge tokens) and USERDO_PERSIST_DIR (its data directory). Tests that need a server of their own
+// (other variables) import { startWorker, testVars } from this file.
+//
+// The worker is built once, here (scripts/build-worker.sh, no wasm-opt), unless USERDO_SKIP_BUILD=1
+// says a build exists already (make test builds it with wasm-opt before the deploy check); every
+// wrangler started from here then skips the [build] command of wrangler.toml.
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const artifacts = join(root, 'e2e', 'artifacts');
+const bin = join(root, 'node_modules', '.bin');
 mkdirSync(artifacts, { recursive: true });
+
+// wrangler needs the Node 22 of node_modules/.bin, whatever Node started this script.
+const toolEnv = () => ({
+  ...process.env,
+  PATH: [bin, join(process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo'), 'bin'), process.env.PATH].join(delimiter),
+  CI: 'true',
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+});
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -24,77 +44,141 @@ const freePort = () =>
     });
   });
 
-/** Starts wrangler dev; returns { url, stop, logPath }. */
+const tail = (path, lines = 40) => {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+};
+
+const running = new Set();
+
+/**
+ * Starts `wrangler dev` with the given variables (written to a temporary env file) and a fresh
+ * data directory unless `persistDir` names one; its output goes to e2e/artifacts/<name>.log.
+ * Returns { url, stop, logPath, persistDir } once it answers HTTP.
+ */
 export async function startWorker({ name = 'wrangler', vars, persistDir }) {
   const port = await freePort();
   const inspector = await freePort();
   const work = mkdtempSync(join(tmpdir(), 'userdo-e2e-'));
   const envFile = join(work, 'vars.env');
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
   const dir = persistDir ?? join(work, 'state');
   const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
+  // Its own process group (detached): wrangler runs workerd as children, which a signal to
+  // wrangler alone does not reach.
   const child = spawn(
-    'wrangler',
+    join(bin, 'wrangler'),
     ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
       '--persist-to', dir, '--env-file', envFile, '--show-interactive-dev-session=false'],
-    { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CI: 'true', WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', USERDO_SKIP_BUILD: '1' } },
+    { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...toolEnv(), USERDO_SKIP_BUILD: '1' } },
   );
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   let exited = false;
   const exit = new Promise((resolve) => child.on('exit', (code) => { exited = true; resolve(code); }));
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (exited) return;
-    // wrangler runs workerd as a child: signal the whole process group.
-    try { process.kill(-child.pid, 'SIGINT'); } catch {}
-    const killed = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
-    await exit;
-    clearTimeout(killed);
+  // Idempotent: the signal handler and the normal path may both call it; both wait for the end.
+  let stopping;
+  const stop = () => (stopping ??= stopNow());
+  const stopNow = async () => {
+    if (!exited) {
+      try { process.kill(-child.pid, 'SIGINT'); } catch {}
+      const killed = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+      await exit;
+      clearTimeout(killed);
+    }
+    // The group leader is gone; make sure no workerd of its group outlives it.
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    rmSync(envFile, { force: true });
+    if (!persistDir) rmSync(work, { recursive: true, force: true });
+    running.delete(stop);
   };
+  running.add(stop);
   // Startup: poll until the server answers (or the process dies, or 60 s pass).
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`wrangler exited during startup; see ${logPath}`);
+    if (exited) {
+      await stop();
+      throw new Error(`wrangler exited during startup; last lines of ${logPath}:\n${tail(logPath)}`);
+    }
     try {
       await fetch(url + '/', { signal: AbortSignal.timeout(2000) });
       return { url, stop, logPath, persistDir: dir };
     } catch {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`wrangler did not answer within 60 s; see ${logPath}`);
+        throw new Error(`wrangler did not answer within 60 s; last lines of ${logPath}:\n${tail(logPath)}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
   }
 }
 
+/** The variables of the main test server: a fresh random signing key, the dev outbox, the Vite origin. */
 export const testVars = () => ({
   JWT_SECRET: randomBytes(32).toString('hex'),
   DEV_OUTBOX: 'true',
   ALLOWED_ORIGINS: 'http://localhost:5173',
+  // Every test request comes from one IP: the limits are tested on a server of their own
+  // (ratelimit.test.mjs), and kept out of the way here.
+  RATE_LIMIT_SIGNUP_PER_IP: '100000/60',
+  RATE_LIMIT_LOGIN_PER_IP: '100000/60',
+  RATE_LIMIT_RESET_PER_IP: '100000/60',
+  RATE_LIMIT_LOGIN_FAILURES: '1000/60',
 });
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+async function main() {
+  if (process.env.USERDO_SKIP_BUILD !== '1' || !existsSync(join(root, 'examples/default/build/index.js'))) {
+    const build = spawnSync('bash', [join(root, 'scripts/build-worker.sh')], { cwd: root, stdio: 'inherit', env: toolEnv() });
+    if (build.status !== 0) process.exit(build.status ?? 1);
+  }
+  process.env.USERDO_SKIP_BUILD = '1';
+
+  const files = process.argv.slice(2).length
+    ? process.argv.slice(2)
+    : readdirSync(join(root, 'e2e/tests')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join('e2e/tests', f));
+
+  // Ctrl-C or a CI timeout: stop every wrangler before leaving.
+  let runner;
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, async () => {
+      runner?.kill(signal);
+      await Promise.all([...running].map((stop) => stop()));
+      process.exit(130);
+    });
+  }
+
   const vars = testVars();
-  const server = await startWorker({ vars });
+  let server;
+  try {
+    server = await startWorker({ vars });
+  } catch (error) {
+    console.error(error.message);
+    process.exit(1);
+  }
   let code = 1;
   try {
-    const runner = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', 'e2e/tests/*.test.mjs'], {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, USERDO_URL: server.url, USERDO_JWT_SECRET: vars.JWT_SECRET, USERDO_PERSIST_DIR: server.persistDir },
-    });
+    runner = spawn(
+      join(bin, 'node'),
+      ['--test', '--test-concurrency=1', '--test-timeout=120000', '--test-reporter=spec', ...files],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        env: { ...toolEnv(), USERDO_URL: server.url, USERDO_JWT_SECRET: vars.JWT_SECRET, USERDO_PERSIST_DIR: server.persistDir },
+      },
+    );
     code = await new Promise((resolve) => runner.on('exit', (c) => resolve(c ?? 1)));
   } finally {
-    await server.stop();
+    await Promise.all([...running].map((stop) => stop()));
   }
   if (code !== 0) {
-    const tail = readFileSync(server.logPath, 'utf8').split('\n').slice(-40).join('\n');
-    console.error(`\n--- last lines of ${server.logPath} ---\n${tail}`);
+    console.error(`\n--- last lines of ${server.logPath} ---\n${tail(server.logPath)}`);
   }
-  rmSync(server.persistDir, { recursive: true, force: true });
   process.exit(code);
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

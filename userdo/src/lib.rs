@@ -10,6 +10,7 @@ pub mod mail;
 pub mod migrate;
 pub mod password;
 pub mod platform;
+pub mod ratelimit;
 pub mod recovery;
 #[cfg(test)]
 mod recovery_tests;

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::password::{DEFAULT_ITERATIONS, PasswordHasher};
+use crate::ratelimit::Limit;
 use crate::token::TokenKeys;
 
 /// Access-token lifetime by default: 15 minutes.
@@ -11,7 +12,20 @@ pub const DEFAULT_REFRESH_TTL_SECS: i64 = 30 * 24 * 60 * 60;
 /// The `iss` and `aud` of access tokens.
 pub const TOKEN_ISSUER: &str = "userdo";
 
-/// Keys, hashing cost and token lifetimes.
+/// The rate limits of the auth endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed logins per email (`RATE_LIMIT_LOGIN_FAILURES`, default 10 per 15 minutes).
+    pub login_failures: Limit,
+    /// Login attempts per client IP (`RATE_LIMIT_LOGIN_PER_IP`, default 100 per 15 minutes).
+    pub login_per_ip: Limit,
+    /// Signups per client IP (`RATE_LIMIT_SIGNUP_PER_IP`, default 20 per hour).
+    pub signup_per_ip: Limit,
+    /// Password-reset requests per client IP (`RATE_LIMIT_RESET_PER_IP`, default 10 per hour).
+    pub reset_per_ip: Limit,
+}
+
+/// Keys, hashing cost, token lifetimes and rate limits.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Signs and verifies access tokens.
@@ -22,6 +36,8 @@ pub struct Settings {
     pub access_ttl_secs: i64,
     /// Refresh-token lifetime in seconds.
     pub refresh_ttl_secs: i64,
+    /// Rate limits.
+    pub limits: Limits,
 }
 
 impl Settings {
@@ -51,7 +67,44 @@ impl Settings {
             1_000,
             10_000_000,
         )?;
+        let limit = |name: &str, default: Limit| -> Result<Limit> {
+            match var(name).filter(|s| !s.trim().is_empty()) {
+                None => Ok(default),
+                Some(raw) => Limit::parse(name, &raw),
+            }
+        };
+        let limits = Limits {
+            login_failures: limit(
+                "RATE_LIMIT_LOGIN_FAILURES",
+                Limit {
+                    max: 10,
+                    window_secs: 900,
+                },
+            )?,
+            login_per_ip: limit(
+                "RATE_LIMIT_LOGIN_PER_IP",
+                Limit {
+                    max: 100,
+                    window_secs: 900,
+                },
+            )?,
+            signup_per_ip: limit(
+                "RATE_LIMIT_SIGNUP_PER_IP",
+                Limit {
+                    max: 20,
+                    window_secs: 3600,
+                },
+            )?,
+            reset_per_ip: limit(
+                "RATE_LIMIT_RESET_PER_IP",
+                Limit {
+                    max: 10,
+                    window_secs: 3600,
+                },
+            )?,
+        };
         Ok(Self {
+            limits,
             keys,
             hasher: PasswordHasher::new(iterations as u32)?,
             access_ttl_secs: number("ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TTL_SECS, 30, 24 * 3600)?,
@@ -88,6 +141,13 @@ mod tests {
         assert_eq!(s.hasher.iterations(), 600_000);
         assert_eq!(s.access_ttl_secs, 900);
         assert_eq!(s.refresh_ttl_secs, 2_592_000);
+        assert_eq!(
+            s.limits.login_failures,
+            Limit {
+                max: 10,
+                window_secs: 900
+            }
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod http;
+mod limiter;
 pub mod mail;
 mod object;
 mod router;
@@ -11,6 +12,7 @@ mod settings;
 pub mod store;
 
 pub use app::{ObjectCtx, UserApp, UserCore};
+pub use limiter::LimiterObject;
 pub use object::UserDoObject;
 pub use router::{AuthUser, UserDoWorker};
 pub use settings::{env_value, settings_from_env};

@@ -18,6 +18,7 @@ use crate::http::{
     AUTH_BODY_LIMIT, REFRESH_COOKIE, TOKEN_COOKIE, cookie, error_response, internal, is_local_http,
     json, origin_of, read_body, require_json, set_cookie,
 };
+use crate::limiter;
 use crate::object::APP_PREFIX;
 use crate::settings::{env_value, settings_from_env};
 
@@ -118,6 +119,7 @@ struct AppRoute {
 /// ```
 pub struct UserDoWorker {
     binding: String,
+    limiter: Option<String>,
     routes: Vec<AppRoute>,
 }
 
@@ -175,8 +177,24 @@ impl UserDoWorker {
     pub fn new(binding: &str) -> Self {
         Self {
             binding: binding.to_owned(),
+            limiter: Some("RATE_LIMITER".to_owned()),
             routes: Vec::new(),
         }
+    }
+
+    /// The binding of the rate-limiter Durable Object ([`limiter_object!`](crate::limiter_object));
+    /// `"RATE_LIMITER"` unless set here. Without that binding every request fails with a log line
+    /// that says so, rather than running without limits.
+    pub fn rate_limiter(mut self, binding: &str) -> Self {
+        self.limiter = Some(binding.to_owned());
+        self
+    }
+
+    /// Runs without the signup, login and reset rate limits: only for setups that limit these
+    /// paths in front of the worker (for example with Cloudflare's rate-limiting rules).
+    pub fn dangerous_without_rate_limits(mut self) -> Self {
+        self.limiter = None;
+        self
     }
 
     /// Adds an application route. The handler runs only for a live session, and receives it.
@@ -224,6 +242,21 @@ impl UserDoWorker {
         let matched = self.match_route(&req.method(), url.path())?;
         let secure = !is_local_http(url);
         let namespace = env.durable_object(&self.binding).map_err(internal)?;
+        let limiter = match &self.limiter {
+            Some(binding) => Some(env.durable_object(binding).map_err(|_| {
+                Error::Config(format!(
+                    "the rate-limiter binding {binding} is missing: bind the class of \
+                     worker_factory::limiter_object!, or call dangerous_without_rate_limits()"
+                ))
+            })?),
+            None => None,
+        };
+        let ip = req
+            .headers()
+            .get("cf-connecting-ip")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "unknown".into());
         let endpoint = match matched {
             Matched::App(handler) => {
                 let (token, _) = self.credentials(&req, url, allowed, &settings)?;
@@ -263,13 +296,49 @@ impl UserDoWorker {
                 let c: Credentials = api::parse_body(&body)?;
                 let normalized = email::normalize(c.email.as_deref().unwrap_or_default())?;
                 let stub = stub_for_email(&namespace, &normalized)?;
+                let is_login = endpoint == Endpoint::Login;
+                // Failed logins are counted per email, whether or not it has an account, so a
+                // 429 does not tell which emails exist.
+                let failures = format!("login-failures:{}", email::object_name(&normalized));
+                if let Some(limiter) = &limiter {
+                    let limits = &settings.limits;
+                    if is_login {
+                        limiter::check(
+                            limiter,
+                            &format!("login-ip:{ip}"),
+                            limits.login_per_ip,
+                            true,
+                        )
+                        .await?;
+                        limiter::check(limiter, &failures, limits.login_failures, false).await?;
+                    } else {
+                        limiter::check(
+                            limiter,
+                            &format!("signup-ip:{ip}"),
+                            limits.signup_per_ip,
+                            true,
+                        )
+                        .await?;
+                    }
+                }
                 let body = json!({ "email": normalized, "password": c.password });
-                let path = if endpoint == Endpoint::Signup {
-                    "/api/signup"
-                } else {
+                let path = if is_login {
                     "/api/login"
+                } else {
+                    "/api/signup"
                 };
-                issue_tokens(&stub, path, &body, &user_agent, &settings, secure).await
+                let response =
+                    issue_tokens(&stub, path, &body, &user_agent, &settings, secure).await?;
+                if let Some(limiter) = limiter
+                    .as_ref()
+                    .filter(|_| is_login && response.status_code() == 401)
+                {
+                    // This failure is counted; the next attempt learns whether it went over.
+                    let _ =
+                        limiter::check(limiter, &failures, settings.limits.login_failures, true)
+                            .await;
+                }
+                Ok(response)
             }
             Endpoint::Refresh => {
                 let has_body = req
@@ -307,6 +376,15 @@ impl UserDoWorker {
                 let r: ResetRequest =
                     api::parse_body(&read_body(&mut req, AUTH_BODY_LIMIT).await?)?;
                 let normalized = email::normalize(r.email.as_deref().unwrap_or_default())?;
+                if let Some(limiter) = &limiter {
+                    limiter::check(
+                        limiter,
+                        &format!("reset-ip:{ip}"),
+                        settings.limits.reset_per_ip,
+                        true,
+                    )
+                    .await?;
+                }
                 let stub = stub_for_email(&namespace, &normalized)?;
                 let body = json!({ "email": normalized }).to_string().into_bytes();
                 forward(

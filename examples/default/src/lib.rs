@@ -42,6 +42,7 @@ impl UserApp for DefaultApp {
 }
 
 worker_factory::user_object!(UserObject, DefaultApp);
+worker_factory::limiter_object!(RateLimiter);
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {

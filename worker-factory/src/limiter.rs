@@ -1,0 +1,100 @@
+//! The rate-limiter Durable Object: one object per counter (a client IP's, or an email's failed
+//! logins), so every count is exact. The worker asks it before signups, logins and reset requests.
+
+use serde::{Deserialize, Serialize};
+use userdo::ratelimit::{self, Decision, Limit};
+use userdo::{Error, Platform, Result, migrate};
+use worker::{Method, ObjectNamespace, Request, RequestInit, Response, State};
+
+use crate::http::{error_response, internal, json};
+use crate::store::{DoStore, WorkerPlatform};
+
+/// What the worker asks a limiter object.
+#[derive(Debug, Serialize, Deserialize)]
+struct Check {
+    limit: Limit,
+    count: bool,
+}
+
+/// The framework's part of the limiter Durable Object (see [`limiter_object!`](crate::limiter_object)).
+#[derive(Debug)]
+pub struct LimiterObject {
+    state: State,
+}
+
+impl LimiterObject {
+    /// Wraps the object's state.
+    pub fn new(state: State) -> Self {
+        Self { state }
+    }
+
+    /// Answers a check from the worker.
+    pub async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let result = async {
+            let check: Check = req.json().await.map_err(internal)?;
+            let store = DoStore::new(self.state.storage());
+            let now = WorkerPlatform.now_ms();
+            migrate::migrate(&store, "limits", ratelimit::MIGRATIONS, now)?;
+            let bucket = self.state.id().to_string();
+            let decision = ratelimit::check(&store, &bucket, check.limit, now, check.count)?;
+            json(200, &decision).map_err(internal)
+        }
+        .await;
+        result.or_else(|e: Error| error_response(&e))
+    }
+}
+
+/// Asks the limiter object of `bucket` about one more event (`count`: count it too).
+pub(crate) async fn check(
+    namespace: &ObjectNamespace,
+    bucket: &str,
+    limit: Limit,
+    count: bool,
+) -> Result<()> {
+    let stub = namespace
+        .id_from_name(&userdo::token::hash_token(bucket))
+        .and_then(|id| id.get_stub())
+        .map_err(internal)?;
+    let body = serde_json::to_string(&Check { limit, count })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let req = Request::new_with_init("https://limiter.internal/check", &init).map_err(internal)?;
+    let mut response = stub.fetch_with_request(req).await.map_err(internal)?;
+    let decision: Decision = response.json().await.map_err(internal)?;
+    decision.into_result()
+}
+
+/// Writes the rate-limiter Durable Object class; bind it in wrangler.toml (the default binding
+/// name is `RATE_LIMITER`, see [`UserDoWorker::rate_limiter`](crate::UserDoWorker::rate_limiter)).
+///
+/// `worker_factory::limiter_object!(RateLimiter);`
+#[macro_export]
+macro_rules! limiter_object {
+    ($name:ident) => {
+        #[allow(missing_docs, unreachable_pub)]
+        mod __userdo_limiter_object {
+            /// Exact rate-limit counters, one object per counter.
+            #[::worker::durable_object]
+            pub struct $name {
+                inner: $crate::LimiterObject,
+            }
+
+            impl ::worker::DurableObject for $name {
+                fn new(state: ::worker::State, _env: ::worker::Env) -> Self {
+                    Self {
+                        inner: $crate::LimiterObject::new(state),
+                    }
+                }
+
+                async fn fetch(
+                    &self,
+                    req: ::worker::Request,
+                ) -> ::worker::Result<::worker::Response> {
+                    self.inner.fetch(req).await
+                }
+            }
+        }
+        pub use __userdo_limiter_object::$name;
+    };
+}
