@@ -52,6 +52,15 @@ pub trait MailTemplates {
     }
 }
 
+/// Sends mail. The runtime implements it twice: a dev outbox kept in the user's object, and a
+/// webhook for production; a test can implement it to capture messages.
+// Mail is sent from inside one Durable Object, which is single-threaded: no `Send` bound wanted.
+#[allow(async_fn_in_trait)]
+pub trait Mailer {
+    /// Delivers one message, or says why it could not.
+    async fn send(&self, mail: &Mail) -> crate::Result<()>;
+}
+
 /// The default wording.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultTemplates;
