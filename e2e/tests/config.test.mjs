@@ -2,6 +2,7 @@
 // line that says why: no panic, no default key.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startWorker } from '../run.mjs';
 
@@ -37,26 +38,66 @@ for (const [label, secret] of [['missing', undefined], ['short', 'only-16-bytes!
   });
 }
 
-describe('without DEV_OUTBOX', () => {
+describe('without DEV_OUTBOX, mail goes to MAIL_WEBHOOK_URL', () => {
   let server;
+  let webhook;
+  const received = [];
+  let onReceive = () => {};
   before(async () => {
+    // A stand-in for the project's mail service: it records each webhook call.
+    webhook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        received.push({ method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], body: JSON.parse(body) });
+        res.writeHead(202).end();
+        onReceive();
+      });
+    });
+    await new Promise((r) => webhook.listen(0, '127.0.0.1', r));
     server = await startWorker({
-      name: 'wrangler-no-outbox',
-      vars: { JWT_SECRET: 'x'.repeat(40), ALLOWED_ORIGINS: '' },
+      name: 'wrangler-webhook',
+      vars: {
+        JWT_SECRET: 'x'.repeat(40),
+        ALLOWED_ORIGINS: '',
+        MAIL_WEBHOOK_URL: `http://127.0.0.1:${webhook.address().port}/mail`,
+        MAIL_WEBHOOK_SECRET: 'webhook-secret',
+      },
     });
   });
-  after(async () => server?.stop());
+  after(async () => {
+    await server?.stop();
+    webhook?.close();
+  });
 
-  test('the outbox path is 404 and a reset request still answers 202 without a mailer', async () => {
-    const email = `nooutbox-${Date.now()}@example.com`;
-    const post = (path, body) => fetch(server.url + path, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
+  const post = (path, body) => fetch(server.url + path, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+
+  test('a reset mail reaches the webhook with its bearer secret, and its token works once', async () => {
+    const email = `webhook-${Date.now()}@example.com`;
     assert.equal((await post('/api/signup', { email, password: 'long enough pw' })).status, 201);
+    const delivered = new Promise((resolve) => { onReceive = resolve; });
     const reset = await post('/api/password-reset/request', { email });
     assert.equal(reset.status, 202);
-    assert.doesNotMatch(await reset.text(), /upr\./);
-    const outbox = await fetch(`${server.url}/api/dev/outbox?email=${encodeURIComponent(email)}`);
+    const answer = await reset.text();
+    await delivered;
+    const [call] = received;
+    assert.equal(call.method, 'POST');
+    assert.equal(call.url, '/mail');
+    assert.equal(call.auth, 'Bearer webhook-secret');
+    assert.match(call.type, /application\/json/);
+    assert.equal(call.body.to, email);
+    assert.equal(call.body.kind, 'passwordReset');
+    const token = call.body.text.match(/upr\.[0-9a-f]{64}\.[A-Za-z0-9_-]{43}/)?.[0];
+    assert.ok(token, call.body.text);
+    assert.ok(!answer.includes(token), 'the token is only in the mail');
+    assert.equal((await post('/api/password-reset/confirm', { token, newPassword: 'a new password' })).status, 200);
+    assert.equal((await post('/api/password-reset/confirm', { token, newPassword: 'a new password' })).status, 401);
+  });
+
+  test('the dev outbox path is 404 when DEV_OUTBOX is not set', async () => {
+    const outbox = await fetch(`${server.url}/api/dev/outbox?email=a%40b.co`);
     assert.equal(outbox.status, 404);
     assert.equal((await outbox.json()).error.code, 'not_found');
   });

@@ -207,3 +207,29 @@ fn deletion_needs_the_password_and_erases_the_account() {
             .is_ok()
     );
 }
+
+#[test]
+fn an_application_can_word_the_mail_its_own_way() {
+    struct Branded;
+    impl crate::mail::MailTemplates for Branded {
+        fn password_reset(&self, token: &str) -> (String, String) {
+            (
+                "Acme password reset".into(),
+                format!("https://acme.example/reset#{token}"),
+            )
+        }
+    }
+    let (o, principal) = object_with_account();
+    let reset = o
+        .request_password_reset("a@b.co", &Branded)
+        .unwrap()
+        .unwrap();
+    assert_eq!(reset.subject, "Acme password reset");
+    assert_eq!(
+        reset.text,
+        format!("https://acme.example/reset#{}", reset.token)
+    );
+    // What it does not override keeps the default wording.
+    let verify = o.request_email_verification(&principal, &Branded).unwrap();
+    assert!(verify.text.contains(&verify.token));
+}
