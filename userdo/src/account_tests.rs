@@ -1,46 +1,19 @@
 //! Host tests of the account and session rules against real SQLite (rusqlite).
 #![allow(clippy::unwrap_used)]
 
-use std::cell::Cell;
-
 use crate::UserDo;
 use crate::account::{ClientInfo, MAX_SESSIONS};
 use crate::error::Error;
 use crate::platform::Platform;
-use crate::settings::Settings;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
+use crate::test_support::{self, TestObject, advance, settings};
 
 const USER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const PW: &str = "correct horse battery";
 
-struct TestClock(Cell<i64>);
-
-impl Platform for TestClock {
-    fn now_ms(&self) -> i64 {
-        self.0.get()
-    }
-}
-
-fn settings() -> Settings {
-    let vars = |name: &str| match name {
-        "JWT_SECRET" => Some("test-secret-test-secret-test-secret!".to_owned()),
-        // The floor of the crate keeps host tests fast; the 600k default is tested in settings.
-        "PBKDF2_ITERATIONS" => Some("1000".to_owned()),
-        _ => None,
-    };
-    Settings::from_vars(vars).unwrap()
-}
-
-fn object() -> UserDo<SqliteStore, TestClock> {
-    let clock = TestClock(Cell::new(1_800_000_000_000));
-    UserDo::open(
-        SqliteStore::in_memory().unwrap(),
-        clock,
-        settings(),
-        USER.into(),
-    )
-    .unwrap()
+fn object() -> TestObject {
+    test_support::object(USER)
 }
 
 fn client(ua: &str) -> ClientInfo {
@@ -49,14 +22,7 @@ fn client(ua: &str) -> ClientInfo {
     }
 }
 
-fn advance(o: &UserDo<SqliteStore, TestClock>, ms: i64) {
-    o.platform().0.set(o.platform().0.get() + ms);
-}
-
-fn principal_of(
-    o: &UserDo<SqliteStore, TestClock>,
-    token: &str,
-) -> crate::Result<crate::Principal> {
+fn principal_of(o: &TestObject, token: &str) -> crate::Result<crate::Principal> {
     let claims = o
         .settings()
         .keys

@@ -16,6 +16,8 @@ pub mod recovery;
 mod recovery_tests;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod token;
 
 pub use account::{ClientInfo, Principal};

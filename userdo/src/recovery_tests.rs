@@ -1,44 +1,20 @@
 //! Host tests of password reset, email verification and deletion against real SQLite.
 #![allow(clippy::unwrap_used)]
 
-use std::cell::Cell;
-
+use crate::Principal;
 use crate::account::ClientInfo;
 use crate::error::Error;
 use crate::mail::{DefaultTemplates, MailKind};
 use crate::platform::Platform;
 use crate::recovery::{RESET_TTL_MS, VERIFICATION_TTL_MS};
-use crate::settings::Settings;
 use crate::store::Store;
-use crate::store::sqlite::SqliteStore;
-use crate::{Principal, UserDo};
+use crate::test_support::{self, TestObject, advance};
 
 const USER: &str = "abababababababababababababababababababababababababababababababab";
 const PW: &str = "correct horse battery";
 
-struct Clock(Cell<i64>);
-
-impl Platform for Clock {
-    fn now_ms(&self) -> i64 {
-        self.0.get()
-    }
-}
-
-type Object = UserDo<SqliteStore, Clock>;
-
-fn object_with_account() -> (Object, Principal) {
-    let vars = |name: &str| match name {
-        "JWT_SECRET" => Some("test-secret-test-secret-test-secret!".to_owned()),
-        "PBKDF2_ITERATIONS" => Some("1000".to_owned()),
-        _ => None,
-    };
-    let o = UserDo::open(
-        SqliteStore::in_memory().unwrap(),
-        Clock(Cell::new(1_800_000_000_000)),
-        Settings::from_vars(vars).unwrap(),
-        USER.into(),
-    )
-    .unwrap();
+fn object_with_account() -> (TestObject, Principal) {
+    let o = test_support::object(USER);
     let auth = o.signup("a@b.co", PW, &ClientInfo::default()).unwrap();
     let claims = o
         .settings()
@@ -47,10 +23,6 @@ fn object_with_account() -> (Object, Principal) {
         .unwrap();
     let principal = o.authenticate(&claims).unwrap();
     (o, principal)
-}
-
-fn advance(o: &Object, ms: i64) {
-    o.platform().0.set(o.platform().0.get() + ms);
 }
 
 #[test]
