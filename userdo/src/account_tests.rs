@@ -274,6 +274,7 @@ fn reopening_an_object_keeps_its_data() {
         platform,
         settings,
         user_id,
+        ..
     } = o;
     let reopened = UserDo::open(store, platform, settings, user_id).unwrap();
     assert_eq!(reopened.me().unwrap().email, "a@b.co");

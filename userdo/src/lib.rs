@@ -6,6 +6,7 @@ mod account_tests;
 pub mod api;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod mail;
 pub mod migrate;
 pub mod password;
@@ -16,12 +17,14 @@ pub mod recovery;
 mod recovery_tests;
 pub mod settings;
 pub mod store;
+pub mod table;
 #[cfg(test)]
 mod test_support;
 pub mod token;
 
 pub use account::{ClientInfo, Principal};
 pub use error::{Error, Result};
+pub use events::{Event, Since};
 pub use platform::Platform;
 pub use settings::Settings;
 pub use store::Store;
@@ -35,17 +38,20 @@ pub struct UserDo<S, P> {
     platform: P,
     settings: Settings,
     user_id: String,
+    emitted: events::Emitted,
 }
 
 impl<S: Store, P: Platform> UserDo<S, P> {
     /// Opens the object whose id is `user_id`, applying any pending schema migrations.
     pub fn open(store: S, platform: P, settings: Settings, user_id: String) -> Result<Self> {
         migrate::migrate(&store, "userdo", account::MIGRATIONS, platform.now_ms())?;
+        migrate::migrate(&store, "userdo.data", events::MIGRATIONS, platform.now_ms())?;
         Ok(Self {
             store,
             platform,
             settings,
             user_id,
+            emitted: events::Emitted::default(),
         })
     }
 

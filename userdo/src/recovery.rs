@@ -129,19 +129,22 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         Ok(())
     }
 
-    /// Deletes the account, its sessions and tokens (the core's rows; not the application's).
+    /// Deletes the account, its sessions and tokens, its KV and its event log (the core's rows;
+    /// not the application's raw SQL tables, which the runtime erases with the whole storage).
     pub fn erase(&self) -> Result<()> {
-        self.store.atomic(
-            [
-                "_userdo_account",
-                "_userdo_sessions",
-                "_userdo_refresh_tokens",
-                "_userdo_mail_tokens",
-            ]
-            .iter()
-            .map(|t| Statement::new(format!("DELETE FROM {t}"), vec![]))
-            .collect(),
-        )?;
+        let mut statements: Vec<Statement> = [
+            "_userdo_account",
+            "_userdo_sessions",
+            "_userdo_refresh_tokens",
+            "_userdo_mail_tokens",
+            "_userdo_kv",
+            "_userdo_events",
+        ]
+        .iter()
+        .map(|t| Statement::new(format!("DELETE FROM {t}"), vec![]))
+        .collect();
+        statements.push(Statement::new("UPDATE _userdo_seq SET seq = 0", vec![]));
+        self.store.atomic(statements)?;
         Ok(())
     }
 

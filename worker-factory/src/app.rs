@@ -48,6 +48,13 @@ pub trait UserApp: 'static {
         &[]
     }
 
+    /// The typed tables of the application ([`Tables`](userdo::table::Tables)): created and
+    /// evolved in every user's object, reachable over HTTP where declared with client access.
+    /// Called once per object instance.
+    fn tables(&self) -> userdo::table::Tables {
+        userdo::table::Tables::default()
+    }
+
     /// The wording of password-reset and verification mail.
     fn mail_templates(&self) -> &dyn MailTemplates {
         &DefaultTemplates

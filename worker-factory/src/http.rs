@@ -9,6 +9,8 @@ use worker::{Headers, Request, Response};
 
 /// Bodies of auth endpoints are limited to this many bytes, checked before parsing.
 pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
+/// The largest KV or table request body: a 1 MiB value plus room for its key (`POST /data`).
+pub const DATA_BODY_LIMIT: usize = 1024 * 1024 + 1024;
 /// The access-token cookie.
 pub const TOKEN_COOKIE: &str = "token";
 /// The refresh-token cookie.

@@ -4,12 +4,14 @@
 
 pub mod app;
 pub mod http;
+mod kv_http;
 mod limiter;
 pub mod mail;
 mod object;
 mod router;
 mod settings;
 pub mod store;
+mod tables_http;
 
 pub use app::{ObjectCtx, UserApp, UserCore};
 pub use limiter::LimiterObject;

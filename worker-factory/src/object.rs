@@ -73,7 +73,13 @@ impl<A: UserApp> UserDoObject<A> {
 
     /// Answers a request forwarded by the worker. Errors become API error responses here.
     pub async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        match self.handle(req).await {
+        let result = self.handle(req).await;
+        if let Some(core) = self.core.borrow().as_ref() {
+            // The change feed's events of this request. The log holds them for replay; live
+            // delivery to open sockets comes with the realtime module.
+            drop(core.take_events());
+        }
+        match result {
             Ok(response) => Ok(response),
             Err(error) => error_response(&error),
         }
@@ -175,6 +181,12 @@ impl<A: UserApp> UserDoObject<A> {
             .is_some_and(|p| p.is_empty() || p.starts_with('/'))
         {
             return self.app.fetch(&self.ctx(core), &principal, req).await;
+        }
+        if path.starts_with("/api/kv") || path == "/data" {
+            return crate::kv_http::handle(core, &mut req).await;
+        }
+        if path.starts_with("/api/tables/") {
+            return crate::tables_http::handle(core, &mut req).await;
         }
         match (&method, path.as_str()) {
             (Method::Get, "/api/me") => respond(200, &serde_json::json!({ "user": core.me()? })),

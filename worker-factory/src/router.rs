@@ -15,8 +15,8 @@ use userdo::{Error, Result, Settings, email};
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub, Url};
 
 use crate::http::{
-    AUTH_BODY_LIMIT, REFRESH_COOKIE, TOKEN_COOKIE, cookie, error_response, internal, is_local_http,
-    json, origin_of, read_body, require_json, set_cookie,
+    AUTH_BODY_LIMIT, DATA_BODY_LIMIT, REFRESH_COOKIE, TOKEN_COOKIE, cookie, error_response,
+    internal, is_local_http, json, origin_of, read_body, require_json, set_cookie,
 };
 use crate::limiter;
 use crate::object::APP_PREFIX;
@@ -43,6 +43,9 @@ enum Endpoint {
     VerificationConfirm,
     DeleteAccount,
     DevOutbox,
+    /// KV and table endpoints: authenticated, forwarded to the user's object with their query and
+    /// body, answered there.
+    Data,
 }
 
 const ROUTES: &[(Method, &str, Endpoint)] = &[
@@ -89,6 +92,17 @@ const ROUTES: &[(Method, &str, Endpoint)] = &[
     ),
     (Method::Delete, "/api/account", Endpoint::DeleteAccount),
     (Method::Get, "/api/dev/outbox", Endpoint::DevOutbox),
+    (Method::Get, "/api/kv", Endpoint::Data),
+    (Method::Get, "/api/kv/{key}", Endpoint::Data),
+    (Method::Put, "/api/kv/{key}", Endpoint::Data),
+    (Method::Delete, "/api/kv/{key}", Endpoint::Data),
+    (Method::Get, "/data", Endpoint::Data),
+    (Method::Post, "/data", Endpoint::Data),
+    (Method::Get, "/api/tables/{table}", Endpoint::Data),
+    (Method::Post, "/api/tables/{table}", Endpoint::Data),
+    (Method::Get, "/api/tables/{table}/{id}", Endpoint::Data),
+    (Method::Patch, "/api/tables/{table}/{id}", Endpoint::Data),
+    (Method::Delete, "/api/tables/{table}/{id}", Endpoint::Data),
 ];
 
 enum Matched {
@@ -431,6 +445,27 @@ impl UserDoWorker {
                 forward(
                     &stub,
                     internal_request(Method::Get, "/api/dev/outbox", "", "", None)?,
+                )
+                .await
+            }
+            Endpoint::Data => {
+                let (token, _) = self.credentials(&req, url, allowed, &settings)?;
+                let claims = settings.keys.verify_access(&token, now_secs())?;
+                let stub = stub_for_user(&namespace, &claims.sub)?;
+                let method = req.method();
+                let body = if matches!(method, Method::Post | Method::Put | Method::Patch) {
+                    require_json(&req)?;
+                    Some(read_body(&mut req, DATA_BODY_LIMIT).await?)
+                } else {
+                    None
+                };
+                let path = match url.query() {
+                    Some(query) => format!("{}?{query}", url.path()),
+                    None => url.path().to_owned(),
+                };
+                forward(
+                    &stub,
+                    internal_request(method, &path, &token, &user_agent, body)?,
                 )
                 .await
             }

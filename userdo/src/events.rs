@@ -1,0 +1,276 @@
+//! The change feed: every change to a table row or a KV key appends one event to the user's log,
+//! in the same atomic write as the change, so no change is without its event and no event without
+//! its change.
+//!
+//! `seq` grows by one per event and is never reused, also after old events are pruned: it comes
+//! from a counter row, not from the log's highest entry. The log keeps at least the last
+//! [`KEEP_EVENTS`] events and every event younger than [`KEEP_MS`].
+
+use std::cell::RefCell;
+
+use serde::Serialize;
+
+use crate::UserDo;
+use crate::error::{Error, Result};
+use crate::migrate::Migration;
+use crate::platform::Platform;
+use crate::store::{Row, Statement, Store, Value};
+
+/// The log always keeps at least this many of the newest events...
+pub const KEEP_EVENTS: i64 = 1000;
+/// ...and every event younger than this (24 hours).
+pub const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
+/// Pruning runs on every this-many-th event, so a write does not pay for it each time.
+const PRUNE_EVERY: i64 = 64;
+
+/// The schema of the user's data (the event log, the seq counter and the KV store), in the
+/// migration namespace `"userdo.data"`.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "event log and key-value store",
+    sql: "
+CREATE TABLE _userdo_events (
+    seq INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    data TEXT NOT NULL,
+    ts INTEGER NOT NULL
+);
+CREATE TABLE _userdo_seq (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT INTO _userdo_seq (id, seq) VALUES (1, 0);
+CREATE TABLE _userdo_kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID",
+}];
+
+/// One entry of the change feed, as the WebSocket delivers it: `{seq, event, data, ts}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// Position in this user's feed: one more than the previous event.
+    pub seq: i64,
+    /// `kv:{key}` or `table:{table}`.
+    pub event: String,
+    /// What changed (see API.md).
+    pub data: serde_json::Value,
+    /// When, in milliseconds since the Unix epoch.
+    pub ts: i64,
+}
+
+/// What [`UserDo::events_since`] finds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Since {
+    /// Every event after the given `seq`, in order (possibly none).
+    Events(Vec<Event>),
+    /// Events after the given `seq` are no longer all held: the client must reload. `seq` is the
+    /// newest event's.
+    Resync {
+        /// The newest `seq`.
+        seq: i64,
+    },
+}
+
+/// Events appended during the current request, waiting to be delivered by the runtime.
+#[derive(Debug, Default)]
+pub(crate) struct Emitted(RefCell<Vec<Event>>);
+
+impl<S: Store, P: Platform> UserDo<S, P> {
+    /// Runs `changes` and appends the event `name` with `data`, all in one transaction. Returns the
+    /// rows of each change statement and the event. The event is also queued for
+    /// [`take_events`](Self::take_events).
+    pub fn write_with_event(
+        &self,
+        mut changes: Vec<Statement>,
+        name: String,
+        data: serde_json::Value,
+    ) -> Result<(Vec<Vec<Row>>, Event)> {
+        let ts = self.platform.now_ms();
+        let text = data.to_string();
+        let count = changes.len();
+        changes.push(Statement::new(
+            "UPDATE _userdo_seq SET seq = seq + 1 WHERE id = 1",
+            vec![],
+        ));
+        changes.push(Statement::new(
+            "INSERT INTO _userdo_events (seq, event, data, ts) \
+             SELECT seq, ?, ?, ? FROM _userdo_seq WHERE id = 1 RETURNING seq",
+            vec![name.as_str().into(), text.into(), Value::Integer(ts)],
+        ));
+        let mut rows = self.store.atomic(changes)?;
+        let seq = rows
+            .last()
+            .and_then(|r| r.first())
+            .map(|r| r.int(0))
+            .transpose()?
+            .ok_or_else(|| Error::Internal("the event log returned no seq".into()))?;
+        rows.truncate(count);
+        if seq % PRUNE_EVERY == 0 {
+            self.store.execute(
+                "DELETE FROM _userdo_events WHERE seq <= ? AND ts < ?",
+                &[
+                    Value::Integer(seq - KEEP_EVENTS),
+                    Value::Integer(ts - KEEP_MS),
+                ],
+            )?;
+        }
+        let event = Event {
+            seq,
+            event: name,
+            data,
+            ts,
+        };
+        self.emitted.0.borrow_mut().push(event.clone());
+        Ok((rows, event))
+    }
+
+    /// The events appended since the last call, oldest first, for delivery to open sockets.
+    pub fn take_events(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.emitted.0.borrow_mut())
+    }
+
+    /// The newest `seq` (0 before the first event).
+    pub fn last_seq(&self) -> Result<i64> {
+        let rows = self
+            .store
+            .query("SELECT seq FROM _userdo_seq WHERE id = 1", &[])?;
+        Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0))
+    }
+
+    /// The events after `seq`, oldest first, at most `limit` of them; or [`Since::Resync`] when
+    /// some of them were pruned (or `seq` lies in the future, as after the account was deleted
+    /// and created anew).
+    pub fn events_since(&self, seq: i64, limit: usize) -> Result<Since> {
+        let last = self.last_seq()?;
+        if seq > last || seq < 0 {
+            return Ok(Since::Resync { seq: last });
+        }
+        if seq == last {
+            return Ok(Since::Events(Vec::new()));
+        }
+        let oldest = self
+            .store
+            .query("SELECT MIN(seq) FROM _userdo_events", &[])?
+            .first()
+            .and_then(|r| r.int(0).ok());
+        if oldest.is_none_or(|oldest| oldest > seq + 1) {
+            return Ok(Since::Resync { seq: last });
+        }
+        let rows = self.store.query(
+            "SELECT seq, event, data, ts FROM _userdo_events WHERE seq > ? ORDER BY seq LIMIT ?",
+            &[
+                Value::Integer(seq),
+                Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ],
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(Event {
+                    seq: r.int(0)?,
+                    event: r.text(1)?.to_owned(),
+                    data: serde_json::from_str(r.text(2)?)
+                        .map_err(|e| Error::Internal(format!("event data: {e}")))?,
+                    ts: r.int(3)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Since::Events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::*;
+    use crate::test_support::{advance, object};
+
+    fn put(o: &crate::test_support::TestObject, n: i64) -> Event {
+        o.write_with_event(
+            vec![Statement::new(
+                "INSERT INTO _userdo_kv (key, value, updated_at) VALUES (?, '1', 0) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                vec![format!("k{n}").into()],
+            )],
+            format!("kv:k{n}"),
+            json!({ "op": "put", "key": format!("k{n}") }),
+        )
+        .unwrap()
+        .1
+    }
+
+    #[test]
+    fn seq_grows_by_one_and_events_are_queued_in_order() {
+        let o = object("u");
+        assert_eq!(o.last_seq().unwrap(), 0);
+        let seqs: Vec<i64> = (1..=3).map(|n| put(&o, n).seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        let queued: Vec<i64> = o.take_events().iter().map(|e| e.seq).collect();
+        assert_eq!(queued, [1, 2, 3]);
+        assert!(o.take_events().is_empty());
+        match o.events_since(1, 100).unwrap() {
+            Since::Events(events) => {
+                assert_eq!(events.len(), 2);
+                assert_eq!(events[0].event, "kv:k2");
+                assert_eq!(events[0].data, json!({ "op": "put", "key": "k2" }));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(o.events_since(3, 100).unwrap(), Since::Events(vec![]));
+        assert_eq!(o.events_since(9, 100).unwrap(), Since::Resync { seq: 3 });
+    }
+
+    #[test]
+    fn a_failed_change_appends_no_event_and_uses_no_seq() {
+        let o = object("u");
+        put(&o, 1);
+        let failed = o.write_with_event(
+            vec![Statement::new(
+                "INSERT INTO no_such_table VALUES (1)",
+                vec![],
+            )],
+            "kv:x".into(),
+            json!({}),
+        );
+        assert!(failed.is_err());
+        assert_eq!(o.last_seq().unwrap(), 1);
+        let count = o
+            .store()
+            .query("SELECT COUNT(*) FROM _userdo_events", &[])
+            .unwrap();
+        assert_eq!(count[0].int(0).unwrap(), 1);
+        assert_eq!(put(&o, 2).seq, 2);
+    }
+
+    #[test]
+    fn the_log_keeps_the_last_thousand_or_one_day_and_asks_for_resync_beyond() {
+        let o = object("u");
+        for n in 1..=1100 {
+            put(&o, n);
+        }
+        // All younger than a day: nothing is pruned.
+        assert!(matches!(o.events_since(0, 10).unwrap(), Since::Events(e) if e.len() == 10));
+        advance(&o, KEEP_MS + 1);
+        for n in 1101..=1152 {
+            put(&o, n);
+        }
+        // seq 1152 pruned everything at or below 152 that was older than a day.
+        let oldest = o
+            .store()
+            .query("SELECT MIN(seq), COUNT(*) FROM _userdo_events", &[])
+            .unwrap();
+        assert_eq!(oldest[0].int(0).unwrap(), 153);
+        assert_eq!(oldest[0].int(1).unwrap(), 1000);
+        assert_eq!(
+            o.events_since(100, 10).unwrap(),
+            Since::Resync { seq: 1152 }
+        );
+        match o.events_since(152, 2000).unwrap() {
+            Since::Events(events) => {
+                assert_eq!(events.len(), 1000);
+                assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
