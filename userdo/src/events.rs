@@ -25,7 +25,9 @@ const PRUNE_EVERY: i64 = 64;
 
 /// The schema of the user's data (the event log, the seq counter and the KV store), in the
 /// migration namespace `"userdo.data"`.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+pub(crate) const MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, crate::table::REGISTRY_MIGRATION];
+
+const EVENTS_AND_KV: Migration = Migration {
     version: 1,
     name: "event log and key-value store",
     sql: "
@@ -42,7 +44,7 @@ CREATE TABLE _userdo_kv (
     value TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID",
-}];
+};
 
 /// One entry of the change feed, as the WebSocket delivers it: `{seq, event, data, ts}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -7,6 +7,9 @@ pub mod api;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod kv;
+#[cfg(test)]
+mod kv_tests;
 pub mod mail;
 pub mod migrate;
 pub mod password;
@@ -39,6 +42,7 @@ pub struct UserDo<S, P> {
     settings: Settings,
     user_id: String,
     emitted: events::Emitted,
+    tables: table::Tables,
 }
 
 impl<S: Store, P: Platform> UserDo<S, P> {
@@ -52,6 +56,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             settings,
             user_id,
             emitted: events::Emitted::default(),
+            tables: table::Tables::default(),
         })
     }
 

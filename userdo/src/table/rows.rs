@@ -1,0 +1,154 @@
+//! Reading and writing rows as JSON: what the HTTP endpoints call, and what the typed
+//! [`Table`](super::Table) is built on. Each write appends its `table:{name}` event atomically.
+
+use serde_json::{Map, Value as Json, json};
+
+use super::query::{self, QuerySpec};
+use super::{TableDef, schema};
+use crate::UserDo;
+use crate::error::{Error, Result};
+use crate::platform::Platform;
+use crate::store::{Row, Statement, Store, Value};
+use crate::token;
+
+impl<S: Store, P: Platform> UserDo<S, P> {
+    /// The declared table called `name`, or 404.
+    pub fn table_def(&self, name: &str) -> Result<std::rc::Rc<TableDef>> {
+        self.tables
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("no table {name:?}")))
+    }
+
+    /// Validates `row` and stores it with a new id. Returns the stored row
+    /// (`{id, ...fields, createdAt, updatedAt}`).
+    pub fn insert_row(&self, def: &TableDef, row: Json) -> Result<Json> {
+        let data = def.validate_row(row)?;
+        let id = token::random_id(&self.platform)?;
+        let now = self.platform.now_ms();
+        let text = data.to_string();
+        let out = output(def, &id, data, now, now);
+        self.write_with_event(
+            vec![Statement::new(
+                format!(
+                    "INSERT INTO \"{}\" (id, data, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                    def.sql_table()
+                ),
+                vec![
+                    id.as_str().into(),
+                    text.into(),
+                    Value::Integer(now),
+                    Value::Integer(now),
+                ],
+            )],
+            event_name(def),
+            json!({ "op": "create", "id": id, "row": out }),
+        )?;
+        Ok(out)
+    }
+
+    /// The row with this id.
+    pub fn get_row(&self, def: &TableDef, id: &str) -> Result<Option<Json>> {
+        let rows = self.store.query(
+            &format!(
+                "SELECT id, data, created_at, updated_at FROM \"{}\" WHERE id = ?",
+                def.sql_table()
+            ),
+            &[id.into()],
+        )?;
+        rows.first().map(|r| read_row(def, r)).transpose()
+    }
+
+    /// Applies `patch` (an object of the fields to change; `null` clears a nullable field) to the
+    /// row, validates the result as a whole, and stores it. 404 when there is no such row.
+    pub fn update_row(&self, def: &TableDef, id: &str, patch: Json) -> Result<Json> {
+        let Json::Object(patch) = patch else {
+            return Err(Error::InvalidJson("a patch must be a JSON object".into()));
+        };
+        let current = self
+            .get_row(def, id)?
+            .ok_or_else(|| Error::NotFound(format!("no row {id:?} in {}", def.name())))?;
+        let Json::Object(mut merged) = current.clone() else {
+            return Err(Error::Internal("a stored row is not an object".into()));
+        };
+        let created_at = current["createdAt"].as_i64().unwrap_or_default();
+        for system in schema::SYSTEM_FIELDS {
+            merged.remove(system);
+        }
+        // Unknown and system fields in the patch are rejected by validate_row.
+        merged.extend(patch);
+        let data = def.validate_row(Json::Object(merged))?;
+        let now = self.platform.now_ms();
+        let text = data.to_string();
+        let out = output(def, id, data, created_at, now);
+        self.write_with_event(
+            vec![Statement::new(
+                format!(
+                    "UPDATE \"{}\" SET data = ?, updated_at = ? WHERE id = ?",
+                    def.sql_table()
+                ),
+                vec![text.into(), Value::Integer(now), id.into()],
+            )],
+            event_name(def),
+            json!({ "op": "update", "id": id, "row": out }),
+        )?;
+        Ok(out)
+    }
+
+    /// Deletes the row; `false` (and no event) when there was none.
+    pub fn delete_row(&self, def: &TableDef, id: &str) -> Result<bool> {
+        if self.get_row(def, id)?.is_none() {
+            return Ok(false);
+        }
+        self.write_with_event(
+            vec![Statement::new(
+                format!("DELETE FROM \"{}\" WHERE id = ?", def.sql_table()),
+                vec![id.into()],
+            )],
+            event_name(def),
+            json!({ "op": "delete", "id": id }),
+        )?;
+        Ok(true)
+    }
+
+    /// The rows the query selects, in its order.
+    pub fn query_rows(&self, def: &TableDef, spec: &QuerySpec) -> Result<Vec<Json>> {
+        let built = query::build_select(def, spec)?;
+        self.store
+            .query(&built.sql, &built.params)?
+            .iter()
+            .map(|r| read_row(def, r))
+            .collect()
+    }
+
+    /// How many rows the query's filters match (ignoring its order, limit and offset).
+    pub fn count_rows(&self, def: &TableDef, spec: &QuerySpec) -> Result<i64> {
+        let built = query::build_count(def, spec)?;
+        let rows = self.store.query(&built.sql, &built.params)?;
+        Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0))
+    }
+}
+
+fn event_name(def: &TableDef) -> String {
+    format!("table:{}", def.name())
+}
+
+/// A stored row as the API shows it: `{id, ...fields, createdAt, updatedAt}`. Fields no longer in
+/// the row type (dropped from it after the row was written) are kept in storage but not shown.
+fn output(def: &TableDef, id: &str, data: Json, created_at: i64, updated_at: i64) -> Json {
+    let mut out = match data {
+        Json::Object(map) => map,
+        _ => Map::new(),
+    };
+    out.retain(|k, _| def.fields().iter().any(|f| &f.name == k));
+    out.insert("id".into(), id.into());
+    out.insert("createdAt".into(), created_at.into());
+    out.insert("updatedAt".into(), updated_at.into());
+    Json::Object(out)
+}
+
+fn read_row(def: &TableDef, row: &Row) -> Result<Json> {
+    let data: Json = serde_json::from_str(row.text(1)?)
+        .map_err(|e| Error::Internal(format!("stored row of {}: {e}", def.name())))?;
+    Ok(output(def, row.text(0)?, data, row.int(2)?, row.int(3)?))
+}
