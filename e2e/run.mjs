@@ -10,7 +10,7 @@
 //
 // The worker is built once, here (scripts/build-worker.sh, no wasm-opt), unless USERDO_SKIP_BUILD=1
 // says a build exists already (make test builds it with wasm-opt before the deploy check); every
-// wrangler started from here then skips the [build] command of wrangler.toml.
+// wrangler started from here runs a copy of wrangler.toml without its [build] command.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,11 +68,17 @@ export async function startWorker({ name = 'wrangler', vars, persistDir }) {
   const dir = persistDir ?? join(work, 'state');
   const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
+  // The worker is built already: a copy of wrangler.toml without its [build] section keeps wrangler
+  // from rebuilding and restarting mid-test when a source file changes.
+  const config = join(work, 'wrangler.toml');
+  writeFileSync(config, readFileSync(join(root, 'wrangler.toml'), 'utf8')
+    .replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '')
+    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(join(root, main))}`));
   // Its own process group (detached): wrangler runs workerd as children, which a signal to
   // wrangler alone does not reach.
   const child = spawn(
     join(bin, 'wrangler'),
-    ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    ['dev', '--config', config, '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
       '--persist-to', dir, '--env-file', envFile, '--show-interactive-dev-session=false'],
     { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...toolEnv(), USERDO_SKIP_BUILD: '1' } },
   );

@@ -87,14 +87,14 @@ export async function call(method, path, { json, raw, headers = {}, token, cooki
  * Content-Length), stopping as soon as the server answers. fetch cannot read an answer that arrives
  * before its streamed upload ends, so this uses node:http. Returns like `call` (without cookies).
  * A server that answers early and closes may reset the connection before the answer is read (the
- * unread upload makes the close a TCP reset): such a reset is retried, up to three attempts.
+ * unread upload makes the close a TCP reset): such a reset is retried, up to five attempts.
  */
 export async function postChunked(path, options) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await postChunkedOnce(path, options);
     } catch (e) {
-      if (attempt >= 3 || !/ECONNRESET|EPIPE|socket hang up/.test(e.message)) throw e;
+      if (attempt >= 5 || !/ECONNRESET|EPIPE|socket hang up/.test(e.message)) throw e;
     }
   }
 }
