@@ -119,3 +119,11 @@ pub fn origin_of(url: &worker::Url) -> String {
 pub fn is_local_http(url: &worker::Url) -> bool {
     url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
+
+/// Reads a JSON body of at most `limit` bytes: 413 above it, 400 `invalid_json` when it does not
+/// parse.
+pub async fn read_json_body(req: &mut Request, limit: usize) -> Result<serde_json::Value, Error> {
+    let bytes = read_body(req, limit).await?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| Error::InvalidJson("request body is not valid JSON".into()))
+}

@@ -26,6 +26,8 @@ pub struct UserDoObject<A: UserApp> {
     state: State,
     env: Env,
     app: A,
+    /// The application's tables, declared once per object instance.
+    tables: userdo::table::Tables,
     /// Opened on first use; dropped when the account is deleted, so the next use starts afresh.
     core: RefCell<Option<Rc<UserCore>>>,
 }
@@ -40,6 +42,7 @@ impl<A: UserApp> UserDoObject<A> {
     /// Wraps the object's state for `app`.
     pub fn new(state: State, env: Env, app: A) -> Self {
         Self {
+            tables: app.tables(),
             state,
             env,
             app,
@@ -59,7 +62,8 @@ impl<A: UserApp> UserDoObject<A> {
         }
         let settings = settings_from_env(&self.env)?;
         let store = DoStore::new(self.state.storage());
-        let core = UserDo::open(store, WorkerPlatform, settings, self.state.id().to_string())?;
+        let core = UserDo::open(store, WorkerPlatform, settings, self.state.id().to_string())?
+            .with_tables(self.tables.clone())?;
         migrate::migrate(
             core.store(),
             "app",

@@ -1,24 +1,59 @@
 //! The default worker: every userdo endpoint under the binding `USERDO`, built only through the
 //! public seam an application uses (`UserApp`, `user_object!`, `UserDoWorker`).
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
-use userdo::migrate::Migration;
-use userdo::{Principal, Result, Store};
+use userdo::table::{Access, Index, TableRow, Tables};
+use userdo::{Principal, Result};
+use validator::Validate;
 use worker::{Context, Env, Method, Request, Response, event};
 use worker_factory::http::{internal, json};
 use worker_factory::{ObjectCtx, UserApp, UserDoWorker};
 
-/// The default application: a visit counter in each user's own SQLite shows the object-side hook.
+/// A todo: the default worker's table, open to the signed-in user at `/api/tables/todos`.
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
+pub struct Todo {
+    /// What to do, 1 to 200 characters.
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub title: String,
+    /// Whether it is done.
+    #[serde(default)]
+    pub done: bool,
+}
+
+impl TableRow for Todo {
+    const NAME: &'static str = "todos";
+
+    fn indexes() -> Vec<Index> {
+        // The list a todo app shows: open ones first, newest first.
+        vec![Index::on(&["done", "createdAt"])]
+    }
+}
+
+/// A visit, written by the application (`POST /api/visits`) and readable, not writable, by the
+/// user at `/api/tables/visits`.
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
+pub struct Visit {
+    /// The path visited.
+    #[validate(length(max = 200))]
+    pub path: String,
+}
+
+impl TableRow for Visit {
+    const NAME: &'static str = "visits";
+}
+
+/// The default application: a `todos` table the user reads and writes, and a `visits` table
+/// that only the application writes (from its object-side hook), which the user may read.
 #[derive(Debug, Default)]
 pub struct DefaultApp;
 
 impl UserApp for DefaultApp {
-    fn migrations(&self) -> &'static [Migration] {
-        &[Migration {
-            version: 1,
-            name: "visits",
-            sql: "CREATE TABLE visits (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL)",
-        }]
+    fn tables(&self) -> Tables {
+        Tables::new()
+            .table::<Todo>(Access::ReadWrite)
+            .table::<Visit>(Access::ReadOnly)
     }
 
     async fn fetch(
@@ -29,12 +64,11 @@ impl UserApp for DefaultApp {
     ) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/app/visits") => {
-                let rows = ctx.core.store().query(
-                    "INSERT INTO visits (id, count) VALUES (1, 1)
-                     ON CONFLICT (id) DO UPDATE SET count = count + 1 RETURNING count",
-                    &[],
-                )?;
-                json(200, &json!({ "visits": rows[0].int(0)? })).map_err(internal)
+                let visits = ctx.core.table::<Visit>()?;
+                visits.create(&Visit {
+                    path: "/api/visits".into(),
+                })?;
+                json(200, &json!({ "visits": visits.query().count()? })).map_err(internal)
             }
             _ => Err(userdo::Error::NotFound("no such endpoint".into())),
         }
