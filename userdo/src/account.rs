@@ -14,7 +14,11 @@ use crate::store::{Row, Statement, Value};
 use crate::token::{self, AccessClaims, OpaqueKind};
 
 /// The core's own schema, in the migration namespace `"userdo"`.
-pub(crate) const MIGRATIONS: &[Migration] = &[ACCOUNTS, crate::recovery::MIGRATION];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    ACCOUNTS,
+    crate::recovery::MIGRATION,
+    crate::realtime::MIGRATION,
+];
 
 const ACCOUNTS: Migration = Migration {
     version: 1,

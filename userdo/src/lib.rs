@@ -15,9 +15,11 @@ pub mod migrate;
 pub mod password;
 pub mod platform;
 pub mod ratelimit;
+pub mod realtime;
 pub mod recovery;
 #[cfg(test)]
 mod recovery_tests;
+pub mod rpc;
 pub mod settings;
 pub mod store;
 pub mod table;

@@ -137,6 +137,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             "_userdo_sessions",
             "_userdo_refresh_tokens",
             "_userdo_mail_tokens",
+            "_userdo_ws_tickets",
             "_userdo_kv",
             "_userdo_events",
         ]
