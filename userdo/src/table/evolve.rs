@@ -221,6 +221,10 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             ));
             notes.push(format!("drop index on {}", index.fields().join(", ")));
         }
+        if notes.is_empty() {
+            // Only a default or the order of the indexes changed: stored rows keep their values.
+            notes.push("update the recorded declaration (stored rows unchanged)".into());
+        }
         steps.push(Statement::new(
             "INSERT INTO _userdo_tables (name, schema) VALUES (?, ?) \
              ON CONFLICT (name) DO UPDATE SET schema = excluded.schema",

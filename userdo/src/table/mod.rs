@@ -316,3 +316,7 @@ impl Tables {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_evolve;
+#[cfg(test)]
+mod tests_query;

@@ -13,6 +13,9 @@ use crate::store::Value;
 pub const MAX_BOUND_VALUES: usize = 100;
 /// The longest SQL statement a query may build (Durable Object SQLite allows 100 KB).
 pub const MAX_SQL_BYTES: usize = 100_000;
+/// The most filters, and the most ordering keys, one query may have (SQLite refuses an expression
+/// deeper than 1000 or an ORDER BY of more than 2000 terms, and `eq null` binds no value).
+pub const MAX_TERMS: usize = 100;
 /// The number of rows a query returns unless told otherwise.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The most rows one query returns.
@@ -80,7 +83,8 @@ pub struct Filter {
 }
 
 /// A query of one table: every filter must hold (AND); rows come in `order`, then in creation
-/// order.
+/// order (newest first when the last ordering is [`Direction::Desc`], so that one index serves
+/// the whole ordering).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QuerySpec {
     /// The conditions.
@@ -213,6 +217,11 @@ pub fn build_select(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
         def.sql_table()
     );
     push_where(def, spec, &mut sql, &mut params)?;
+    if spec.order.len() > MAX_TERMS {
+        return Err(invalid(&format!(
+            "at most {MAX_TERMS} orderings are allowed"
+        )));
+    }
     sql.push_str(" ORDER BY ");
     let mut last = Direction::Asc;
     for (name, direction) in &spec.order {
@@ -225,7 +234,8 @@ pub fn build_select(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
         sql.push_str(", ");
         last = *direction;
     }
-    // Ties keep creation order; the same direction as the last key lets one index serve both.
+    // Ties come in creation order, in the direction of the last key: an index holds its rows in
+    // rowid order within equal keys, so one index scan (backwards for DESC) serves both.
     sql.push_str("rowid");
     sql.push_str(dir_sql(last));
     let limit = spec.limit.unwrap_or(DEFAULT_LIMIT);
@@ -273,6 +283,9 @@ fn push_where(
     sql: &mut String,
     params: &mut Vec<Value>,
 ) -> Result<()> {
+    if spec.filters.len() > MAX_TERMS {
+        return Err(invalid(&format!("at most {MAX_TERMS} filters are allowed")));
+    }
     for (i, filter) in spec.filters.iter().enumerate() {
         sql.push_str(if i == 0 { " WHERE " } else { " AND " });
         let field = def.field(&filter.field)?;
