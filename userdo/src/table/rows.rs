@@ -79,8 +79,19 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         merged.extend(patch);
         let data = def.validate_row(Json::Object(merged))?;
         let now = self.platform.now_ms();
-        let text = data.to_string();
-        let out = output(def, id, data, created_at, now);
+        let out = output(def, id, data.clone(), created_at, now);
+        // Fields dropped from the row type keep their stored values (see the evolution rules).
+        let mut stored = data;
+        if let (Json::Object(stored), Some(Json::Object(old))) =
+            (&mut stored, self.raw_data(def, id)?)
+        {
+            for (key, value) in old {
+                if !def.fields().iter().any(|f| f.name == key) && !stored.contains_key(&key) {
+                    stored.insert(key, value);
+                }
+            }
+        }
+        let text = stored.to_string();
         self.write_with_event(
             vec![Statement::new(
                 format!(
@@ -93,6 +104,20 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             json!({ "op": "update", "id": id, "row": out }),
         )?;
         Ok(out)
+    }
+
+    /// The stored JSON of a row, fields dropped from the row type included.
+    fn raw_data(&self, def: &TableDef, id: &str) -> Result<Option<Json>> {
+        let rows = self.store.query(
+            &format!("SELECT data FROM \"{}\" WHERE id = ?", def.sql_table()),
+            &[id.into()],
+        )?;
+        rows.first()
+            .map(|r| {
+                serde_json::from_str(r.text(0)?)
+                    .map_err(|e| Error::Internal(format!("stored row of {}: {e}", def.name())))
+            })
+            .transpose()
     }
 
     /// Deletes the row; `false` (and no event) when there was none.

@@ -614,7 +614,6 @@ fn a_dropped_field_keeps_its_stored_values_but_is_no_longer_shown_or_accepted() 
 /// lost"), but `update_row` rebuilds the stored JSON from the row as shown, which no longer
 /// has them.
 #[test]
-#[ignore = "bug in rows.rs: an update erases the stored values of dropped fields"]
 fn an_update_keeps_the_stored_values_of_a_dropped_field() {
     let db = SqliteStore::in_memory().unwrap();
     let o = deploy(&db, tables::<with_color::Note>()).unwrap();
