@@ -1,8 +1,8 @@
 // One test per weakness that SECURITY.md lists as seen in comparable public projects, named after
-// it, for every one this code could have today. (The WebSocket upgrade, SQL built from a JSON path,
-// sort direction or limit, and reserved storage keys come with the realtime, tables and KV issues.)
+// it, for every one this code could have.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { tryUpgrade } from '../lib/ws.mjs';
 import { BASE, PASSWORD, accessClaims, call, expectStatus, jwtClaims, login, newUser, signJwt, uniqueEmail } from '../lib/api.mjs';
 
 async function resetToken(email) {
@@ -100,4 +100,53 @@ test('weakness: HttpOnly cookies duplicated into script-readable ones', async ()
     assert.equal(lines.length, 2, lines.join(' | '));
     for (const line of lines) assert.match(line, /;\s*HttpOnly/i, line);
   }
+});
+
+test('weakness: SQL built by string interpolation of a JSON path, a sort direction or a limit', async () => {
+  const u = await newUser({ tag: 'w-sqlinject' });
+  const todos = '/api/tables/todos';
+  expectStatus(await call('POST', todos, { token: u.token, json: { title: 'still here' } }), 201);
+  const drop = 'DROP TABLE _userdo_table_todos';
+  for (const query of [
+    `where=${encodeURIComponent(`title') = 1; ${drop}; --:eq:x`)}`, // a JSON path
+    `where=${encodeURIComponent('$.title:eq:x')}`,
+    `orderBy=${encodeURIComponent(`title:desc; ${drop}`)}`, // a sort direction
+    `limit=${encodeURIComponent(`1; ${drop}`)}`, // a limit
+  ]) {
+    const res = expectStatus(await call('GET', `${todos}?${query}`, { token: u.token }), 400, 'invalid_query');
+    assert.doesNotMatch(res.text, /json_extract|SELECT|sqlite/i);
+  }
+  const rows = expectStatus(await call('GET', todos, { token: u.token }), 200).json.rows;
+  assert.deepEqual(rows.map((r) => r.title), ['still here']);
+});
+
+test('weakness: a reserved storage key that users could overwrite to grant themselves access', async () => {
+  const u = await newUser({ tag: 'w-reserved' });
+  for (const key of ['__proto__', '__admin', '__userdo_role']) {
+    const path = `/api/kv/${encodeURIComponent(key)}`;
+    expectStatus(await call('PUT', path, { token: u.token, json: { role: 'admin' } }), 400, 'validation_failed');
+    expectStatus(await call('POST', '/data', { token: u.token, json: { key, value: { role: 'admin' } } }), 400, 'validation_failed');
+    expectStatus(await call('GET', path, { token: u.token }), 400, 'validation_failed');
+  }
+  // The account itself lives outside the KV namespace: no key reaches it.
+  expectStatus(await call('PUT', `/api/kv/${encodeURIComponent('_userdo_account')}`, { token: u.token, json: { emailVerified: true } }), 200);
+  const me = expectStatus(await call('GET', '/api/me', { token: u.token }), 200).json.user;
+  assert.equal(me.emailVerified, false);
+  assert.deepEqual(expectStatus(await call('GET', '/api/kv', { token: u.token }), 200).json.keys, ['_userdo_account']);
+});
+
+test('weakness: forged unsigned JWT accepted on the WebSocket upgrade', async () => {
+  const u = await newUser({ tag: 'w-wsforged' });
+  const { sub, sid } = jwtClaims(u.token);
+  for (const header of [{ alg: 'none', typ: 'JWT' }, { alg: 'None', typ: 'JWT' }, { alg: 'HS256', typ: 'JWT' }]) {
+    const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const forged = `${b64(header)}.${b64(accessClaims(sub, sid))}.`;
+    for (const headers of [{ authorization: `Bearer ${forged}` }, { cookie: `token=${forged}`, origin: 'http://localhost:5173' }]) {
+      const res = await tryUpgrade('/api/ws', headers);
+      assert.equal(res.status, 401, `forged ${header.alg} token upgraded (${res.status})`);
+      expectStatus(res, 401, 'invalid_token');
+    }
+  }
+  // The genuine token does upgrade, so the refusals above are about the forgery.
+  assert.equal((await tryUpgrade('/api/ws', { authorization: `Bearer ${u.token}` })).status, 101);
 });

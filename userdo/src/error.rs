@@ -56,6 +56,9 @@ pub enum Error {
         /// The limit in bytes.
         limit: usize,
     },
+    /// `GET /api/ws` without a WebSocket upgrade (426 `upgrade_required`).
+    #[error("this endpoint takes a WebSocket upgrade")]
+    UpgradeRequired,
     /// The body is not `application/json` (415 `unsupported_media_type`).
     #[error("request body must be application/json")]
     UnsupportedMediaType,
@@ -98,6 +101,7 @@ impl Error {
             Error::EmailTaken => 409,
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType => 415,
+            Error::UpgradeRequired => 426,
             Error::RateLimited { .. } => 429,
             Error::Config(_) | Error::Internal(_) => 500,
         }
@@ -120,6 +124,7 @@ impl Error {
             Error::EmailTaken => "email_taken",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
+            Error::UpgradeRequired => "upgrade_required",
             Error::RateLimited { .. } => "rate_limited",
             Error::Config(_) | Error::Internal(_) => "internal",
         }

@@ -183,7 +183,10 @@ mod tests {
             .unwrap();
         assert_eq!(stored[0].text(0).unwrap(), token::hash_token(&ticket));
         assert_eq!(o.redeem_ws_ticket(&ticket).unwrap(), p);
-        assert!(matches!(o.redeem_ws_ticket(&ticket), Err(Error::InvalidToken)));
+        assert!(matches!(
+            o.redeem_ws_ticket(&ticket),
+            Err(Error::InvalidToken)
+        ));
     }
 
     #[test]
@@ -191,10 +194,16 @@ mod tests {
         let (o, p) = signed_up();
         let late = o.issue_ws_ticket(&p).unwrap();
         advance(&o, TICKET_TTL_MS);
-        assert!(matches!(o.redeem_ws_ticket(&late), Err(Error::InvalidToken)));
+        assert!(matches!(
+            o.redeem_ws_ticket(&late),
+            Err(Error::InvalidToken)
+        ));
         let orphan = o.issue_ws_ticket(&p).unwrap();
         o.logout(&p).unwrap();
-        assert!(matches!(o.redeem_ws_ticket(&orphan), Err(Error::SessionRevoked)));
+        assert!(matches!(
+            o.redeem_ws_ticket(&orphan),
+            Err(Error::SessionRevoked)
+        ));
         assert!(o.live_session_ids().unwrap().is_empty());
     }
 
@@ -203,10 +212,19 @@ mod tests {
         let (o, p) = signed_up();
         let ticket = o.issue_ws_ticket(&p).unwrap();
         let as_refresh = ticket.replacen("uwt.", "urt.", 1);
-        assert!(matches!(o.redeem_ws_ticket(&as_refresh), Err(Error::InvalidToken)));
+        assert!(matches!(
+            o.redeem_ws_ticket(&as_refresh),
+            Err(Error::InvalidToken)
+        ));
         let other_user = ticket.replacen(USER, &"f".repeat(64), 1);
-        assert!(matches!(o.redeem_ws_ticket(&other_user), Err(Error::InvalidToken)));
-        assert!(matches!(o.redeem_ws_ticket("uwt.x.y"), Err(Error::InvalidToken)));
+        assert!(matches!(
+            o.redeem_ws_ticket(&other_user),
+            Err(Error::InvalidToken)
+        ));
+        assert!(matches!(
+            o.redeem_ws_ticket("uwt.x.y"),
+            Err(Error::InvalidToken)
+        ));
         // The real one still works: failed attempts did not spend it.
         assert!(o.redeem_ws_ticket(&ticket).is_ok());
     }
@@ -221,7 +239,11 @@ mod tests {
         assert_eq!(last, 3);
         let seqs: Vec<i64> = frames
             .iter()
-            .map(|f| serde_json::from_str::<Json>(f).unwrap()["seq"].as_i64().unwrap())
+            .map(|f| {
+                serde_json::from_str::<Json>(f).unwrap()["seq"]
+                    .as_i64()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(seqs, [2, 3]);
         assert_eq!(o.replay(3).unwrap(), (vec![], 3));

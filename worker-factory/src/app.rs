@@ -23,13 +23,15 @@ pub struct ObjectCtx<'a> {
 }
 
 /// An application's extension of the user object. Every method has a default, so
-/// `impl UserApp for MyApp {}` is a complete (if plain) application.
+/// `impl UserApp for MyApp { type Call = NoMethods; }` is a complete (if plain) application.
 ///
 /// ```ignore
 /// #[derive(Default)]
 /// struct Notes;
 ///
 /// impl UserApp for Notes {
+///     type Call = userdo::rpc::NoMethods;
+///
 ///     fn migrations(&self) -> &'static [Migration] {
 ///         &[Migration { version: 1, name: "notes", sql: "CREATE TABLE notes (body TEXT)" }]
 ///     }
@@ -42,6 +44,23 @@ pub struct ObjectCtx<'a> {
 // The futures run inside one Durable Object, which is single-threaded: no `Send` bound is wanted.
 #[allow(async_fn_in_trait)]
 pub trait UserApp: 'static {
+    /// The application's remote methods, as one serde enum tagged by method name
+    /// (`#[serde(tag = "method", content = "params")]`); [`NoMethods`](userdo::rpc::NoMethods)
+    /// for none. They are called by `POST /api/rpc` and by WebSocket frames, and answered by
+    /// [`call`](Self::call), which matches the enum exhaustively.
+    type Call: serde::de::DeserializeOwned;
+
+    /// Runs one remote call for `principal` (a live session of this object's account). The
+    /// result is sent as `{result}`; an error as the API's error.
+    async fn call(
+        &self,
+        _ctx: &ObjectCtx<'_>,
+        _principal: &Principal,
+        _call: Self::Call,
+    ) -> Result<serde_json::Value> {
+        Err(Error::NotFound("no such method".into()))
+    }
+
     /// Schema migrations of the application's own tables, applied in the namespace `"app"` when
     /// the object first opens. Append new ones; never edit an applied one.
     fn migrations(&self) -> &'static [Migration] {
@@ -97,6 +116,16 @@ pub trait UserApp: 'static {
 ///     async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
 ///         self.inner.fetch(req).await
 ///     }
+///
+///     // The same one-line delegation for websocket_message, websocket_close and
+///     // websocket_error (the hibernation API calls these).
+///     async fn websocket_message(
+///         &self,
+///         ws: worker::WebSocket,
+///         message: worker::WebSocketIncomingMessage,
+///     ) -> worker::Result<()> {
+///         self.inner.websocket_message(ws, message).await
+///     }
 /// }
 /// ```
 ///
@@ -128,6 +157,34 @@ macro_rules! user_object {
                     req: ::worker::Request,
                 ) -> ::worker::Result<::worker::Response> {
                     self.inner.fetch(req).await
+                }
+
+                async fn websocket_message(
+                    &self,
+                    ws: ::worker::WebSocket,
+                    message: ::worker::WebSocketIncomingMessage,
+                ) -> ::worker::Result<()> {
+                    self.inner.websocket_message(ws, message).await
+                }
+
+                async fn websocket_close(
+                    &self,
+                    ws: ::worker::WebSocket,
+                    code: usize,
+                    reason: ::std::string::String,
+                    was_clean: bool,
+                ) -> ::worker::Result<()> {
+                    self.inner
+                        .websocket_close(ws, code, reason, was_clean)
+                        .await
+                }
+
+                async fn websocket_error(
+                    &self,
+                    ws: ::worker::WebSocket,
+                    error: ::worker::Error,
+                ) -> ::worker::Result<()> {
+                    self.inner.websocket_error(ws, error).await
                 }
             }
         }

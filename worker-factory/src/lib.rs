@@ -8,6 +8,7 @@ mod kv_http;
 mod limiter;
 pub mod mail;
 mod object;
+pub mod realtime;
 mod router;
 mod settings;
 pub mod store;

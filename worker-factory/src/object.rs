@@ -9,11 +9,11 @@ use userdo::api::{
     self, ChangePasswordRequest, Credentials, DeleteAccountRequest, RefreshRequest, ResetConfirm,
     ResetRequest, VerificationConfirm,
 };
-use userdo::{ClientInfo, Error, Principal, Result, UserDo, account, migrate};
-use worker::{Env, Method, Request, Response, State};
+use userdo::{ClientInfo, Error, Principal, Result, UserDo, account, migrate, realtime, rpc};
+use worker::{Env, Method, Request, Response, State, WebSocket, WebSocketIncomingMessage};
 
 use crate::app::{ObjectCtx, UserApp, UserCore};
-use crate::http::{AUTH_BODY_LIMIT, error_response, json, read_body};
+use crate::http::{AUTH_BODY_LIMIT, DATA_BODY_LIMIT, error_response, json, read_body};
 use crate::mail;
 use crate::settings::settings_from_env;
 use crate::store::{DoStore, WorkerPlatform};
@@ -28,6 +28,9 @@ pub struct UserDoObject<A: UserApp> {
     app: A,
     /// The application's tables, declared once per object instance.
     tables: userdo::table::Tables,
+    /// A random name of this instance of the object: a new one after every eviction
+    /// (`GET /api/dev/object`, with `DEV_OUTBOX`, shows it to tests of hibernation).
+    instance: String,
     /// Opened on first use; dropped when the account is deleted, so the next use starts afresh.
     core: RefCell<Option<Rc<UserCore>>>,
 }
@@ -41,8 +44,10 @@ impl<A: UserApp> std::fmt::Debug for UserDoObject<A> {
 impl<A: UserApp> UserDoObject<A> {
     /// Wraps the object's state for `app`.
     pub fn new(state: State, env: Env, app: A) -> Self {
+        crate::realtime::set_auto_response(&state);
         Self {
             tables: app.tables(),
+            instance: format!("{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64),
             state,
             env,
             app,
@@ -77,16 +82,129 @@ impl<A: UserApp> UserDoObject<A> {
 
     /// Answers a request forwarded by the worker. Errors become API error responses here.
     pub async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let path = req.path();
         let result = self.handle(req).await;
-        if let Some(core) = self.core.borrow().as_ref() {
-            // The change feed's events of this request. The log holds them for replay; live
-            // delivery to open sockets comes with the realtime module.
-            drop(core.take_events());
-        }
+        self.after_request(ends_sessions(&path));
         match result {
             Ok(response) => Ok(response),
             Err(error) => error_response(&error),
         }
+    }
+
+    /// Delivers the events of the request to the open sockets, and closes the sockets of
+    /// sessions it ended.
+    fn after_request(&self, sessions_may_have_ended: bool) {
+        let Some(core) = self.core.borrow().clone() else {
+            if sessions_may_have_ended {
+                // The account was deleted: every session ended with it.
+                for ws in self.state.get_websockets() {
+                    let _ = ws.close(
+                        Some(crate::realtime::CLOSE_SESSION_ENDED),
+                        Some("session ended"),
+                    );
+                }
+            }
+            return;
+        };
+        let events = core.take_events();
+        crate::realtime::deliver(&self.state, &core, &events);
+        if sessions_may_have_ended
+            && let Err(e) = crate::realtime::close_ended_sessions(&self.state, &core)
+        {
+            worker::console_error!("userdo: closing the sockets of ended sessions failed: {e}");
+        }
+    }
+
+    /// A message on one of the user's sockets: `{id, method, params}` calls the application,
+    /// answered with `{id, result}` or `{id, error}`; anything else gets `{error}` and the socket
+    /// stays open. A socket whose session has ended is closed instead.
+    pub async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        let reply = match self.socket_call(&ws, message).await {
+            Ok(Some(reply)) => reply,
+            Ok(None) => return Ok(()),
+            Err((id, error)) => {
+                if let Some(detail) = error.log_detail() {
+                    worker::console_error!("userdo: websocket call failed: {detail}");
+                }
+                realtime::error_frame(&id, &error)
+            }
+        };
+        let _ = ws.send_with_str(reply);
+        self.after_request(false);
+        Ok(())
+    }
+
+    async fn socket_call(
+        &self,
+        ws: &WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<Option<String>, (serde_json::Value, Error)> {
+        let null = serde_json::Value::Null;
+        let core = self.core().map_err(|e| (null.clone(), e))?;
+        let Some(socket) = crate::realtime::socket_state(ws) else {
+            return Err((null, Error::Unauthenticated));
+        };
+        if !crate::realtime::session_is_live(&core, &socket).map_err(|e| (null.clone(), e))? {
+            let _ = ws.close(
+                Some(crate::realtime::CLOSE_SESSION_ENDED),
+                Some("session ended"),
+            );
+            return Ok(None);
+        }
+        let WebSocketIncomingMessage::String(text) = message else {
+            return Err((null, Error::InvalidJson("frames are JSON text".into())));
+        };
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| {
+            (
+                null.clone(),
+                Error::InvalidJson("the frame is not JSON".into()),
+            )
+        })?;
+        let id = value.get("id").cloned().unwrap_or_default();
+        let frame: realtime::ClientFrame = serde_json::from_value(value).map_err(|_| {
+            (
+                id.clone(),
+                Error::field("method", "a frame is {id, method, params}"),
+            )
+        })?;
+        let principal = Principal {
+            user_id: core.user_id().to_owned(),
+            session_id: socket.session_id,
+        };
+        let call =
+            rpc::parse_call::<A::Call>(&frame.method, frame.params).map_err(|e| (id.clone(), e))?;
+        let result = self
+            .app
+            .call(&self.ctx(&core), &principal, call)
+            .await
+            .map_err(|e| (id.clone(), e))?;
+        Ok(Some(realtime::result_frame(&id, &result)))
+    }
+
+    /// A socket closed: complete the closing handshake.
+    pub async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        let _ = ws.close(Some(1000), Some("closed"));
+        Ok(())
+    }
+
+    /// A socket failed: nothing to keep; it is gone from the object's sockets.
+    pub async fn websocket_error(
+        &self,
+        _ws: WebSocket,
+        error: worker::Error,
+    ) -> worker::Result<()> {
+        worker::console_log!("userdo: websocket error: {error}");
+        Ok(())
     }
 
     async fn handle(&self, mut req: Request) -> Result<Response> {
@@ -179,7 +297,29 @@ impl<A: UserApp> UserDoObject<A> {
             }
             _ => {}
         }
+        if path == "/api/ws" {
+            return self.open_socket(core, &req);
+        }
+        if method == Method::Get && path == "/api/dev/object" {
+            if !mail::dev_outbox_enabled(&self.env) {
+                return Err(Error::NotFound("no such endpoint".into()));
+            }
+            authenticate(core, &req)?;
+            return respond(200, &serde_json::json!({ "instance": self.instance }));
+        }
         let principal = authenticate(core, &req)?;
+        if method == Method::Post && path == "/api/ws/ticket" {
+            return respond(
+                200,
+                &serde_json::json!({ "ticket": core.issue_ws_ticket(&principal)? }),
+            );
+        }
+        if method == Method::Post && path == "/api/rpc" {
+            let r: rpc::RpcRequest = api::parse_body(&read_body(&mut req, DATA_BODY_LIMIT).await?)?;
+            let call = rpc::parse_call::<A::Call>(&r.method.unwrap_or_default(), r.params)?;
+            let result = self.app.call(&self.ctx(core), &principal, call).await?;
+            return respond(200, &serde_json::json!({ "result": result }));
+        }
         if path
             .strip_prefix(APP_PREFIX)
             .is_some_and(|p| p.is_empty() || p.starts_with('/'))
@@ -242,6 +382,34 @@ impl<A: UserApp> UserDoObject<A> {
         }
     }
 
+    /// `GET /api/ws`: a ticket (`?ticket=`) or the bearer token the worker verified, checked with
+    /// its session here before the socket is accepted; `?since=S` replays what was missed.
+    fn open_socket(&self, core: &UserCore, req: &Request) -> Result<Response> {
+        let upgrade = req.headers().get("upgrade").ok().flatten();
+        if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+            return Err(Error::UpgradeRequired);
+        }
+        let url = req.url().map_err(crate::http::internal)?;
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        let principal = match param("ticket") {
+            Some(ticket) => core.redeem_ws_ticket(&ticket)?,
+            None => authenticate(core, req)?,
+        };
+        let since = param("since")
+            .map(|s| {
+                s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    Error::InvalidQuery("since must be a seq (a whole number)".into())
+                })
+            })
+            .transpose()?;
+        let client = crate::realtime::accept(&self.state, core, &principal, since)?;
+        Response::from_websocket(client).map_err(crate::http::internal)
+    }
+
     fn ctx<'a>(&'a self, core: &'a UserCore) -> ObjectCtx<'a> {
         ObjectCtx {
             core,
@@ -249,6 +417,19 @@ impl<A: UserApp> UserDoObject<A> {
             env: &self.env,
         }
     }
+}
+
+/// Whether a request to `path` can end sessions (and so must close their sockets).
+fn ends_sessions(path: &str) -> bool {
+    [
+        "/api/logout",
+        "/api/refresh",
+        "/api/sessions",
+        "/api/password",
+        "/api/account",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p))
 }
 
 /// Verifies the bearer token the worker forwarded and checks its session in this object.

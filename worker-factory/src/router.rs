@@ -43,7 +43,13 @@ enum Endpoint {
     VerificationConfirm,
     DeleteAccount,
     DevOutbox,
-    /// KV and table endpoints: authenticated, forwarded to the user's object with their query and
+    /// `POST /api/ws/ticket`.
+    WsTicket,
+    /// `GET /api/ws`: the WebSocket upgrade.
+    WebSocket,
+    /// `GET /api/dev/object`: the object's instance name (with `DEV_OUTBOX` only).
+    DevObject,
+    /// KV, table and RPC endpoints: authenticated, forwarded to the user's object with their query and
     /// body, answered there.
     Data,
 }
@@ -92,6 +98,10 @@ const ROUTES: &[(Method, &str, Endpoint)] = &[
     ),
     (Method::Delete, "/api/account", Endpoint::DeleteAccount),
     (Method::Get, "/api/dev/outbox", Endpoint::DevOutbox),
+    (Method::Post, "/api/ws/ticket", Endpoint::WsTicket),
+    (Method::Get, "/api/ws", Endpoint::WebSocket),
+    (Method::Get, "/api/dev/object", Endpoint::DevObject),
+    (Method::Post, "/api/rpc", Endpoint::Data),
     (Method::Get, "/api/kv", Endpoint::Data),
     (Method::Get, "/api/kv/{key}", Endpoint::Data),
     (Method::Put, "/api/kv/{key}", Endpoint::Data),
@@ -242,6 +252,10 @@ impl UserDoWorker {
             Ok(response) => response,
             Err(error) => error_response(&error)?,
         };
+        if response.status_code() == 101 {
+            // An accepted WebSocket passes through untouched.
+            return Ok(response);
+        }
         with_cors(response, cors_origin.as_deref())
     }
 
@@ -447,6 +461,56 @@ impl UserDoWorker {
                     internal_request(Method::Get, "/api/dev/outbox", "", "", None)?,
                 )
                 .await
+            }
+            Endpoint::WebSocket => {
+                // Verified before anything reaches the object: a ticket names its user (and is
+                // proven by its hash there); a token is checked for signature and expiry here,
+                // and for its session there, before the socket is accepted.
+                let param = |name: &str| {
+                    url.query_pairs()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let mut query = Vec::new();
+                let (stub, token) = match param("ticket") {
+                    Some(ticket) => {
+                        let user_id = token::opaque_user_id(OpaqueKind::WsTicket, &ticket)
+                            .ok_or(Error::InvalidToken)?;
+                        query.push(("ticket", ticket.clone()));
+                        (stub_for_user(&namespace, user_id)?, String::new())
+                    }
+                    None => {
+                        let (token, by_cookie) = self.credentials(&req, url, allowed, &settings)?;
+                        if by_cookie {
+                            // Cross-site WebSocket hijacking: a page elsewhere cannot ride the cookie.
+                            check_origin(&req, url, allowed)?;
+                        }
+                        let claims = settings.keys.verify_access(&token, now_secs())?;
+                        (stub_for_user(&namespace, &claims.sub)?, token)
+                    }
+                };
+                if let Some(since) = param("since") {
+                    query.push(("since", since));
+                }
+                let upgrade = req.headers().get("upgrade").ok().flatten();
+                if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+                    return Err(Error::UpgradeRequired);
+                }
+                let mut path = Url::parse("https://userdo.internal/api/ws")
+                    .map_err(|e| Error::Internal(format!("url: {e}")))?;
+                path.query_pairs_mut().extend_pairs(query);
+                let internal_req = internal_request(
+                    Method::Get,
+                    &format!("/api/ws?{}", path.query().unwrap_or_default()),
+                    &token,
+                    &user_agent,
+                    None,
+                )?;
+                internal_req
+                    .headers()
+                    .set("upgrade", "websocket")
+                    .map_err(internal)?;
+                forward(&stub, internal_req).await
             }
             Endpoint::Data => {
                 let (token, _) = self.credentials(&req, url, allowed, &settings)?;

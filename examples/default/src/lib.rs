@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use userdo::table::{Access, Index, TableRow, Tables};
+use userdo::table::{Access, Index, Op, TableRow, Tables};
 use userdo::{Principal, Result};
 use validator::Validate;
 use worker::{Context, Env, Method, Request, Response, event};
@@ -44,12 +44,56 @@ impl TableRow for Visit {
     const NAME: &'static str = "visits";
 }
 
+/// The default application's remote methods (`POST /api/rpc`, or a WebSocket frame).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "method", content = "params", rename_all = "camelCase")]
+pub enum Call {
+    /// Deletes every done todo; answers `{deleted: N}`.
+    ClearCompleted,
+    /// Renames a todo (validated like any update); answers the row.
+    #[serde(rename_all = "camelCase")]
+    RenameTodo {
+        /// The todo's id.
+        id: String,
+        /// Its new title.
+        title: String,
+    },
+}
+
 /// The default application: a `todos` table the user reads and writes, and a `visits` table
 /// that only the application writes (from its object-side hook), which the user may read.
 #[derive(Debug, Default)]
 pub struct DefaultApp;
 
 impl UserApp for DefaultApp {
+    type Call = Call;
+
+    async fn call(
+        &self,
+        ctx: &ObjectCtx<'_>,
+        _principal: &Principal,
+        call: Call,
+    ) -> Result<serde_json::Value> {
+        let todos = ctx.core.table::<Todo>()?;
+        match call {
+            Call::ClearCompleted => {
+                let done = todos
+                    .query()
+                    .where_("done", Op::Eq, true)
+                    .limit(1000)
+                    .get()?;
+                for todo in &done {
+                    todos.delete(&todo.id)?;
+                }
+                Ok(json!({ "deleted": done.len() }))
+            }
+            Call::RenameTodo { id, title } => {
+                let row = todos.update(&id, json!({ "title": title }))?;
+                serde_json::to_value(row).map_err(|e| userdo::Error::Internal(e.to_string()))
+            }
+        }
+    }
+
     fn tables(&self) -> Tables {
         Tables::new()
             .table::<Todo>(Access::ReadWrite)

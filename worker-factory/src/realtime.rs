@@ -1,0 +1,122 @@
+//! The user's WebSockets, inside the user's object: accepted with the hibernation API, each
+//! remembering its session and the last `seq` it was sent in its attachment, so delivery survives
+//! the object being evicted. Every event reaches every socket once, in `seq` order.
+
+use userdo::realtime::{self, SocketState};
+use userdo::{Event, Principal, Result};
+use worker::{State, WebSocket, WebSocketPair, WebSocketRequestResponsePair};
+
+use crate::app::UserCore;
+use crate::http::internal;
+
+/// The text a client sends to keep a socket alive, and the answer the runtime gives to it without
+/// waking the object.
+pub const PING: &str = "ping";
+/// The answer to [`PING`].
+pub const PONG: &str = "pong";
+/// The close code of a socket whose session ended (logout, revocation, password reset).
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+
+/// Answers [`PING`] with [`PONG`] in the runtime, without waking the object.
+pub(crate) fn set_auto_response(state: &State) {
+    match WebSocketRequestResponsePair::new(PING, PONG) {
+        Ok(pair) => state.set_websocket_auto_response(&pair),
+        Err(e) => worker::console_error!("userdo: websocket auto-response not set: {e:?}"),
+    }
+}
+
+/// Accepts a socket for `principal`: replays what it missed after `since` (if given), then
+/// delivers every new event. Returns the client end for the 101 response.
+pub(crate) fn accept(
+    state: &State,
+    core: &UserCore,
+    principal: &Principal,
+    since: Option<i64>,
+) -> Result<WebSocket> {
+    let pair = WebSocketPair::new().map_err(internal)?;
+    state.accept_web_socket(&pair.server);
+    let (frames, last_seq) = match since {
+        Some(since) => core.replay(since)?,
+        None => (Vec::new(), core.last_seq()?),
+    };
+    for frame in &frames {
+        pair.server.send_with_str(frame).map_err(internal)?;
+    }
+    remember(
+        &pair.server,
+        &SocketState {
+            session_id: principal.session_id.clone(),
+            last_seq,
+        },
+    );
+    Ok(pair.client)
+}
+
+fn remember(ws: &WebSocket, socket: &SocketState) {
+    if let Err(e) = ws.serialize_attachment(socket) {
+        worker::console_error!("userdo: socket state not kept: {e}");
+    }
+}
+
+/// The state a socket keeps, if it has any (every socket this module accepted has).
+pub(crate) fn socket_state(ws: &WebSocket) -> Option<SocketState> {
+    ws.deserialize_attachment::<SocketState>().ok().flatten()
+}
+
+/// Sends `events` (this request's, oldest first) to every open socket that has not had them; a
+/// socket that missed earlier ones is first sent those from the log, so none is skipped.
+pub(crate) fn deliver(state: &State, core: &UserCore, events: &[Event]) {
+    let Some(newest) = events.last().map(|e| e.seq) else {
+        return;
+    };
+    for ws in state.get_websockets() {
+        let Some(mut socket) = socket_state(&ws) else {
+            continue;
+        };
+        if socket.last_seq >= newest {
+            continue;
+        }
+        let first = events[0].seq;
+        let frames: Vec<String> = if socket.last_seq >= first - 1 {
+            events
+                .iter()
+                .filter(|e| e.seq > socket.last_seq)
+                .map(realtime::event_frame)
+                .collect()
+        } else {
+            match core.replay(socket.last_seq) {
+                Ok((frames, _)) => frames,
+                Err(e) => {
+                    worker::console_error!("userdo: replay for a socket failed: {e}");
+                    continue;
+                }
+            }
+        };
+        // A socket that is closing cannot be sent to; its close handler tidies up.
+        if frames.iter().all(|f| ws.send_with_str(f).is_ok()) {
+            socket.last_seq = newest;
+            remember(&ws, &socket);
+        }
+    }
+}
+
+/// Closes the sockets whose session is no longer live.
+pub(crate) fn close_ended_sessions(state: &State, core: &UserCore) -> Result<()> {
+    let sockets = state.get_websockets();
+    if sockets.is_empty() {
+        return Ok(());
+    }
+    let live = core.live_session_ids()?;
+    for ws in sockets {
+        let ended = socket_state(&ws).is_none_or(|s| !live.contains(&s.session_id));
+        if ended {
+            let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the socket's session is still live.
+pub(crate) fn session_is_live(core: &UserCore, socket: &SocketState) -> Result<bool> {
+    Ok(core.live_session_ids()?.contains(&socket.session_id))
+}
