@@ -1,0 +1,526 @@
+import type { BackoffOptions } from './backoff.js';
+import { errorFrom, UserDoError } from './errors.js';
+import type {
+  AuthResponse,
+  Event,
+  GeneratedApp,
+  KvChange,
+  SessionInfo,
+  StoredFields,
+  TableChange,
+  User,
+} from './generated.js';
+import { queryString, type QueryOptions } from './query.js';
+import {
+  Realtime,
+  safely,
+  type RealtimeOptions,
+  type RealtimeStatus,
+  type Timers,
+  type WebSocketConstructor,
+} from './realtime.js';
+import { loadTokens, saveTokens, type TokenStorage, type Tokens } from './storage.js';
+
+/** What a client is typed by: the worker's tables (as read and as created) and remote methods. */
+export interface AppTypes {
+  tables: object;
+  inputs: object;
+  calls: { method: string; params?: unknown };
+}
+
+/** A stored row: the server's `id`, `createdAt`, `updatedAt` around the row type's fields. */
+export type Row<T> = StoredFields & T;
+
+/** What a collection listener receives. */
+export type RowChange<T> =
+  | { op: 'create' | 'update'; id: string; row: Row<T>; seq: number }
+  | { op: 'delete'; id: string; seq: number }
+  /** Events were missed: query again. */
+  | { op: 'resync' };
+
+/** What a KV listener receives besides the value. */
+export type KeyChange =
+  | { op: 'put' | 'delete'; seq: number }
+  /** Events were missed; the value given was read again. */
+  | { op: 'resync' };
+
+/** Options of {@link UserDoClient}. Every one is optional. */
+export interface UserDoClientOptions {
+  /** The `fetch` to use. Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** The `WebSocket` class to use. Default: the global `WebSocket`. */
+  WebSocket?: WebSocketConstructor;
+  /** Timers for reconnects. Default: the global `setTimeout` / `clearTimeout`. */
+  timers?: Timers;
+  /** Randomness for the backoff's jitter, in [0, 1). Default: `Math.random`. */
+  random?: () => number;
+  /**
+   * Where to keep the tokens between page loads (`localStorage` fits). Default: none; tokens
+   * live in memory only, and a reload signs out.
+   */
+  storage?: TokenStorage;
+  /** The key under which `storage` keeps the tokens. Default `"userdo.tokens"`. */
+  storageKey?: string;
+  /** Tokens to start with (e.g. from a server render). Default: those in `storage`, if any. */
+  tokens?: Tokens;
+  /** Reconnect delays: exponential backoff with full jitter. Default base 500 ms, max 30 s. */
+  backoff?: BackoffOptions;
+  /** Give up on a socket that has not opened after this long. Default 10000 ms. */
+  connectTimeoutMs?: number;
+  /** A socket must stay open this long before the backoff starts over. Default 5000 ms. */
+  minUptimeMs?: number;
+  /**
+   * Open the realtime socket when the first `onChange` listener is added and close it when the
+   * last one goes. Default `true`; with `false`, call `client.realtime.start()` yourself.
+   */
+  autoConnect?: boolean;
+  /** Called after the server asked for a resync (events were missed): reload what you show. */
+  onResync?: () => void;
+  /** Called when the client signs in or out (also when a failed refresh or the server ends the session). */
+  onAuthChange?: (signedIn: boolean) => void;
+}
+
+type RowOf<App extends AppTypes, K> = K extends keyof App['tables'] ? App['tables'][K] : Record<string, unknown>;
+type InputOf<App extends AppTypes, K> = K extends keyof App['inputs'] ? App['inputs'][K] : Record<string, unknown>;
+type ParamsOf<App extends AppTypes, M> =
+  Extract<App['calls'], { method: M }> extends { params: infer P } ? [params: P] : [params?: undefined];
+
+/** Options of {@link UserDoClient.request}. */
+export interface RequestOptions {
+  /** The JSON body. */
+  body?: unknown;
+  /** Send the access token and refresh it once on an expired-token 401. Default true. */
+  auth?: boolean;
+}
+
+/**
+ * The client of a userdo-rs worker.
+ *
+ * ```ts
+ * const client = new UserDoClient('https://app.example.com', { storage: localStorage });
+ * await client.login('me@example.com', 'correct horse battery');
+ * const todos = client.collection('todos');
+ * await todos.create({ title: 'walk' });
+ * const stop = todos.onChange((change) => render(change));
+ * ```
+ */
+export class UserDoClient<App extends AppTypes = GeneratedApp> {
+  /** The realtime connection (started by the first `onChange`, unless `autoConnect` is false). */
+  readonly realtime: Realtime;
+  /** The account's sessions. */
+  readonly sessions: {
+    /** `GET /api/sessions`: most recently used first. */
+    list(): Promise<SessionInfo[]>;
+    /** `DELETE /api/sessions/{id}`: ends that session (its sockets close with 4001). */
+    revoke(id: string): Promise<void>;
+    /** `POST /api/sessions/revoke-others`: ends every other session; answers how many. */
+    revokeOthers(): Promise<number>;
+  };
+  private readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly storage: TokenStorage | undefined;
+  private readonly storageKey: string;
+  private tokens: Tokens | null;
+  private refreshing: Promise<boolean> | null = null;
+  private readonly kvListeners = new Map<string, Set<(value: unknown, change: KeyChange) => void>>();
+  private readonly kvEventCount = new Map<string, number>();
+  private readonly tableListeners = new Map<string, Set<(change: RowChange<unknown>) => void>>();
+  private readonly authListeners = new Set<(signedIn: boolean) => void>();
+  private listenerCount = 0;
+
+  constructor(baseUrl: string, private readonly options: UserDoClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    if (!fetchImpl) throw new Error('userdo: no fetch implementation; pass options.fetch');
+    this.fetchImpl = fetchImpl;
+    this.storage = options.storage;
+    this.storageKey = options.storageKey ?? 'userdo.tokens';
+    this.tokens = options.tokens ?? loadTokens(this.storage, this.storageKey);
+    if (options.onAuthChange) this.authListeners.add(options.onAuthChange);
+    const timers: Timers = options.timers ?? {
+      setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+      clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+    };
+    const realtimeOptions: RealtimeOptions = {};
+    if (options.backoff) realtimeOptions.backoff = options.backoff;
+    if (options.connectTimeoutMs !== undefined) realtimeOptions.connectTimeoutMs = options.connectTimeoutMs;
+    if (options.minUptimeMs !== undefined) realtimeOptions.minUptimeMs = options.minUptimeMs;
+    this.realtime = new Realtime(
+      {
+        ticket: async () => (await this.request<{ ticket: string }>('POST', '/api/ws/ticket')).ticket,
+        socketUrl: (path) => this.baseUrl.replace(/^http/, 'ws') + path,
+        sessionEnded: () => this.signOutLocally(),
+      },
+      options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
+      timers,
+      options.random ?? Math.random,
+      realtimeOptions,
+    );
+    this.realtime.onEvent((event) => this.dispatch(event));
+    this.realtime.onResync(() => this.resync());
+    this.sessions = {
+      list: async () => (await this.request<{ sessions: SessionInfo[] }>('GET', '/api/sessions')).sessions,
+      revoke: async (id) => {
+        await this.request('DELETE', `/api/sessions/${encodeURIComponent(id)}`);
+      },
+      revokeOthers: async () => (await this.request<{ revoked: number }>('POST', '/api/sessions/revoke-others')).revoked,
+    };
+  }
+
+  // ---- tokens and requests ----
+
+  /** Whether the client holds tokens (they may still turn out to be revoked). */
+  get signedIn(): boolean {
+    return this.tokens !== null;
+  }
+
+  /** The current tokens, or `null`. */
+  getTokens(): Tokens | null {
+    return this.tokens;
+  }
+
+  /** Replaces the tokens (saved to `storage` if given); `null` signs out locally. */
+  setTokens(tokens: Tokens | null): void {
+    const was = this.tokens !== null;
+    this.tokens = tokens;
+    saveTokens(this.storage, this.storageKey, tokens);
+    if (was !== (tokens !== null)) for (const fn of [...this.authListeners]) safely(() => fn(tokens !== null));
+  }
+
+  /** Calls `fn(signedIn)` when the client signs in or out. Returns the unsubscribe function. */
+  onAuthChange(fn: (signedIn: boolean) => void): () => void {
+    this.authListeners.add(fn);
+    return () => this.authListeners.delete(fn);
+  }
+
+  /**
+   * Sends a request to the worker and returns its JSON body; an error answer throws
+   * {@link UserDoError}. With `auth` (the default) the access token goes along, and an
+   * expired-token 401 refreshes once (shared by concurrent requests) and retries once.
+   */
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const auth = options.auth ?? true;
+    const used = auth ? this.tokens : null;
+    let res = await this.send(method, path, options.body, used?.token);
+    if (res.status === 401 && used) {
+      const error = await errorFrom(res);
+      if (error.code === 'session_revoked') {
+        if (this.tokens === used) this.signOutLocally();
+        throw error;
+      }
+      if (error.code !== 'invalid_token' || !(await this.refreshAfter(used))) throw error;
+      res = await this.send(method, path, options.body, this.tokens?.token);
+    }
+    if (!res.ok) throw await errorFrom(res);
+    return (await res.json()) as T;
+  }
+
+  private send(method: string, path: string, body: unknown, token: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    return this.fetchImpl(this.baseUrl + path, init);
+  }
+
+  /**
+   * Gets a fresh access token after `stale` was refused: at most one refresh runs at a time, and
+   * a request whose token was already replaced just retries. Resolves false when signed out.
+   */
+  private refreshAfter(stale: Tokens): Promise<boolean> {
+    if (this.tokens && this.tokens.token !== stale.token) return Promise.resolve(true);
+    // Another tab with the same storage may have refreshed already: adopt its pair instead of
+    // spending the old refresh token (which would end the session).
+    const stored = loadTokens(this.storage, this.storageKey);
+    if (stored && stored.token !== stale.token) {
+      this.tokens = stored;
+      return Promise.resolve(true);
+    }
+    if (!this.tokens) return Promise.resolve(false);
+    this.refreshing ??= this.refreshNow(this.tokens.refreshToken).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async refreshNow(refreshToken: string): Promise<boolean> {
+    const res = await this.send('POST', '/api/refresh', { refreshToken }, undefined);
+    if (!res.ok) {
+      // Spent, expired or revoked: the session is over.
+      if (res.status === 400 || res.status === 401 || res.status === 403) {
+        this.signOutLocally();
+        return false;
+      }
+      throw await errorFrom(res);
+    }
+    const auth = (await res.json()) as AuthResponse;
+    this.setTokens({ token: auth.token, refreshToken: auth.refreshToken });
+    return true;
+  }
+
+  /** Refreshes the access token now (normally not needed: requests do it when it expires). */
+  async refresh(): Promise<boolean> {
+    if (!this.tokens) return false;
+    return this.refreshAfter(this.tokens);
+  }
+
+  private signOutLocally(): void {
+    this.realtime.stop(true, this.realtime.status === 'ended' ? 'ended' : 'idle');
+    this.setTokens(null);
+  }
+
+  // ---- auth ----
+
+  private async signIn(path: string, email: string, password: string): Promise<User> {
+    const auth = await this.request<AuthResponse>('POST', path, { body: { email, password }, auth: false });
+    this.realtime.stop(true);
+    this.setTokens({ token: auth.token, refreshToken: auth.refreshToken });
+    if (this.listenerCount > 0 && this.options.autoConnect !== false) this.realtime.start();
+    return auth.user;
+  }
+
+  /** `POST /api/signup`: creates the account and signs in. */
+  signup(email: string, password: string): Promise<User> {
+    return this.signIn('/api/signup', email, password);
+  }
+
+  /** `POST /api/login`. */
+  login(email: string, password: string): Promise<User> {
+    return this.signIn('/api/login', email, password);
+  }
+
+  /** `POST /api/logout`: ends the session on the server, then forgets the tokens (also if that fails). */
+  async logout(): Promise<void> {
+    if (!this.tokens) return;
+    try {
+      await this.request('POST', '/api/logout');
+    } catch (error) {
+      if (!(error instanceof UserDoError)) throw error;
+    } finally {
+      this.signOutLocally();
+    }
+  }
+
+  /** `GET /api/me`. */
+  async me(): Promise<User> {
+    return (await this.request<{ user: User }>('GET', '/api/me')).user;
+  }
+
+  /** `POST /api/password/change`: every other session ends; this one stays. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.request('POST', '/api/password/change', { body: { currentPassword, newPassword } });
+  }
+
+  /** `POST /api/password-reset/request`: the server mails a token (202 also for unknown emails). */
+  async requestPasswordReset(email: string): Promise<void> {
+    await this.request('POST', '/api/password-reset/request', { body: { email }, auth: false });
+  }
+
+  /** `POST /api/password-reset/confirm`: sets the password; every session of the account ends. */
+  async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+    await this.request('POST', '/api/password-reset/confirm', { body: { token, newPassword }, auth: false });
+  }
+
+  /** `POST /api/email-verification/request`. */
+  async requestEmailVerification(): Promise<void> {
+    await this.request('POST', '/api/email-verification/request');
+  }
+
+  /** `POST /api/email-verification/confirm`. */
+  async confirmEmailVerification(token: string): Promise<User> {
+    return (await this.request<{ user: User }>('POST', '/api/email-verification/confirm', { body: { token }, auth: false })).user;
+  }
+
+  /** `DELETE /api/account`: erases the account and all its data, then signs out. */
+  async deleteAccount(password: string): Promise<void> {
+    await this.request('DELETE', '/api/account', { body: { password } });
+    this.signOutLocally();
+  }
+
+  // ---- KV ----
+
+  private static kvPath(key: string): string {
+    return `/api/kv/${encodeURIComponent(key)}`;
+  }
+
+  /** `GET /api/kv/{key}`: the value, or `undefined` when the key is not set. */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    try {
+      return (await this.request<{ value: T }>('GET', UserDoClient.kvPath(key))).value;
+    } catch (error) {
+      if (error instanceof UserDoError && error.status === 404 && error.code === 'not_found') return undefined;
+      throw error;
+    }
+  }
+
+  /** `PUT /api/kv/{key}`: stores any JSON value (`null` included). */
+  async set<T>(key: string, value: T): Promise<void> {
+    await this.request('PUT', UserDoClient.kvPath(key), { body: value === undefined ? null : value });
+  }
+
+  /** `DELETE /api/kv/{key}` (no error when the key was not set). */
+  async delete(key: string): Promise<void> {
+    await this.request('DELETE', UserDoClient.kvPath(key));
+  }
+
+  /** `GET /api/kv?prefix=`: every key (with the prefix), in UTF-8 byte order. */
+  async keys(prefix?: string): Promise<string[]> {
+    const query = prefix === undefined ? '' : `?prefix=${encodeURIComponent(prefix)}`;
+    return (await this.request<{ keys: string[] }>('GET', `/api/kv${query}`)).keys;
+  }
+
+  /**
+   * Calls `fn(value, change)` whenever `key` changes (`value` is `undefined` after a delete), and
+   * after a resync with the value read again. Returns the unsubscribe function.
+   */
+  onChange<T = unknown>(key: string, fn: (value: T | undefined, change: KeyChange) => void): () => void {
+    let set = this.kvListeners.get(key);
+    if (!set) this.kvListeners.set(key, (set = new Set()));
+    const listener = fn as (value: unknown, change: KeyChange) => void;
+    set.add(listener);
+    return this.listen(() => {
+      set.delete(listener);
+      if (set.size === 0) this.kvListeners.delete(key);
+    });
+  }
+
+  // ---- tables ----
+
+  /** The table `name` (typed by the generated `Tables` when it is one of them). */
+  collection<K extends Extract<keyof App['tables'], string> | (string & {})>(name: K): Collection<RowOf<App, K>, InputOf<App, K>> {
+    return new Collection<RowOf<App, K>, InputOf<App, K>>(this, name);
+  }
+
+  /** @internal Adds a table listener (see {@link Collection.onChange}). */
+  listenTable(name: string, fn: (change: RowChange<unknown>) => void): () => void {
+    let set = this.tableListeners.get(name);
+    if (!set) this.tableListeners.set(name, (set = new Set()));
+    set.add(fn);
+    return this.listen(() => {
+      set.delete(fn);
+      if (set.size === 0) this.tableListeners.delete(name);
+    });
+  }
+
+  // ---- remote calls ----
+
+  /** `POST /api/rpc`: calls the application's method and answers its `result`. */
+  async call<M extends App['calls']['method']>(method: M, ...params: ParamsOf<App, M>): Promise<unknown> {
+    const body = params.length ? { method, params: params[0] } : { method };
+    return (await this.request<{ result: unknown }>('POST', '/api/rpc', { body })).result;
+  }
+
+  // ---- realtime plumbing ----
+
+  private listen(remove: () => void): () => void {
+    this.listenerCount++;
+    if (this.options.autoConnect !== false && this.tokens) this.realtime.start();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      remove();
+      this.listenerCount--;
+      if (this.listenerCount === 0 && this.options.autoConnect !== false) this.realtime.stop();
+    };
+  }
+
+  private dispatch(event: Event): void {
+    if (event.event.startsWith('kv:')) {
+      const data = event.data as KvChange;
+      this.kvEventCount.set(data.key, (this.kvEventCount.get(data.key) ?? 0) + 1);
+      const change: KeyChange = { op: data.op, seq: event.seq };
+      for (const fn of [...(this.kvListeners.get(data.key) ?? [])]) safely(() => fn(data.op === 'put' ? data.value : undefined, change));
+    } else if (event.event.startsWith('table:')) {
+      const data = event.data as TableChange;
+      const change: RowChange<unknown> =
+        data.op === 'delete'
+          ? { op: 'delete', id: data.id, seq: event.seq }
+          : { op: data.op, id: data.id, row: data.row as Row<unknown>, seq: event.seq };
+      for (const fn of [...(this.tableListeners.get(event.event.slice(6)) ?? [])]) safely(() => fn(change));
+    }
+  }
+
+  private resync(): void {
+    if (this.options.onResync) safely(this.options.onResync);
+    for (const set of this.tableListeners.values()) for (const fn of [...set]) safely(() => fn({ op: 'resync' }));
+    for (const key of this.kvListeners.keys()) {
+      const before = this.kvEventCount.get(key) ?? 0;
+      this.get(key).then(
+        (value) => {
+          // A live event for the key arrived meanwhile: it is newer than this read.
+          if ((this.kvEventCount.get(key) ?? 0) !== before) return;
+          for (const fn of [...(this.kvListeners.get(key) ?? [])]) safely(() => fn(value, { op: 'resync' }));
+        },
+        () => {
+          // Reads fail when signed out or offline; the next resync or event brings it back.
+        },
+      );
+    }
+  }
+
+  /** Closes the realtime connection for good (listeners stay registered but hear nothing). */
+  close(): void {
+    this.realtime.stop();
+  }
+}
+
+/** What a collection needs from its client. */
+interface CollectionHost {
+  request<R>(method: string, path: string, options?: RequestOptions): Promise<R>;
+  listenTable(name: string, fn: (change: RowChange<unknown>) => void): () => void;
+}
+
+/** One table of the worker: `/api/tables/{name}`. */
+export class Collection<T, Input = Partial<T>> {
+  constructor(
+    private readonly client: CollectionHost,
+    /** The table's name. */
+    readonly name: string,
+  ) {}
+
+  private path(id?: string): string {
+    const base = `/api/tables/${encodeURIComponent(this.name)}`;
+    return id === undefined ? base : `${base}/${encodeURIComponent(id)}`;
+  }
+
+  /** `POST`: creates a row (the server assigns `id`, `createdAt`, `updatedAt`). */
+  async create(fields: Input): Promise<Row<T>> {
+    return (await this.client.request<{ row: Row<T> }>('POST', this.path(), { body: fields })).row;
+  }
+
+  /** `GET /{id}`: the row, or `undefined` when there is none. */
+  async get(id: string): Promise<Row<T> | undefined> {
+    try {
+      return (await this.client.request<{ row: Row<T> }>('GET', this.path(id))).row;
+    } catch (error) {
+      if (error instanceof UserDoError && error.status === 404 && error.code === 'not_found') return undefined;
+      throw error;
+    }
+  }
+
+  /** `PATCH /{id}`: merges the fields into the row (`null` clears an optional one). */
+  async update(id: string, fields: Partial<T>): Promise<Row<T>> {
+    return (await this.client.request<{ row: Row<T> }>('PATCH', this.path(id), { body: fields })).row;
+  }
+
+  /** `DELETE /{id}` (404 `not_found` when there is no such row). */
+  async delete(id: string): Promise<void> {
+    await this.client.request('DELETE', this.path(id));
+  }
+
+  /** `GET ?where=..&orderBy=..&limit=..&offset=..`: the rows and the count of all matches. */
+  async query(options: QueryOptions<T> = {}): Promise<{ rows: Row<T>[]; count: number }> {
+    return this.client.request<{ rows: Row<T>[]; count: number }>('GET', this.path() + queryString(options));
+  }
+
+  /** Calls `fn` for every change to the table (and `{op: 'resync'}` when events were missed). */
+  onChange(fn: (change: RowChange<T>) => void): () => void {
+    return this.client.listenTable(this.name, fn as (change: RowChange<unknown>) => void);
+  }
+}
+
+export type { RealtimeStatus };

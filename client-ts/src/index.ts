@@ -1,0 +1,18 @@
+export { UserDoClient, Collection } from './client.js';
+export type { AppTypes, KeyChange, RequestOptions, Row, RowChange, UserDoClientOptions } from './client.js';
+export { UserDoError } from './errors.js';
+export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';
+export { queryString } from './query.js';
+export type { FieldOf, FilterValue, Op, QueryOptions } from './query.js';
+export { Realtime, SESSION_ENDED, BASELINE_SINCE } from './realtime.js';
+export type {
+  RealtimeOptions,
+  RealtimeStats,
+  RealtimeStatus,
+  Timers,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './realtime.js';
+export type { TokenStorage, Tokens } from './storage.js';
+export * from './generated.js';

@@ -1,0 +1,44 @@
+// Compile-time tests of the client's types (tsc -p test/tsconfig.json; never run). Each
+// `@ts-expect-error` line must fail to compile, or tsc reports the directive as unused.
+import { UserDoClient, type Row, type Todo } from '../src/index.js';
+
+export async function typed(client: UserDoClient): Promise<void> {
+  const todos = client.collection('todos');
+  const created: Row<Todo> = await todos.create({ title: 'walk' });
+  const done: boolean = created.done;
+  const id: string = created.id;
+  void [done, id];
+  await todos.query({ where: [['done', 'eq', false]], orderBy: [['createdAt', 'desc']], limit: 10 });
+  await todos.query({ where: { done: true } });
+  // @ts-expect-error: `title` is required to create a todo
+  await todos.create({ done: true });
+  // @ts-expect-error: not a field of Todo
+  await todos.query({ where: [['nope', 'eq', 1]] });
+  // @ts-expect-error: not an operator
+  await todos.query({ where: [['title', 'like', 'x']] });
+  todos.onChange((change) => {
+    if (change.op === 'create' || change.op === 'update') {
+      const title: string = change.row.title;
+      void title;
+    }
+  });
+
+  await client.call('clearCompleted');
+  await client.call('renameTodo', { id: 'x', title: 'y' });
+  // @ts-expect-error: renameTodo needs its params
+  await client.call('renameTodo');
+  // @ts-expect-error: no such method
+  await client.call('dropTables');
+
+  // Tables the generated types do not know are still reachable, untyped.
+  const other = client.collection('notes');
+  await other.create({ anything: 1 });
+
+  const color = await client.get<string>('color');
+  const maybe: string | undefined = color;
+  void maybe;
+  client.onChange<number>('count', (value) => {
+    const n: number | undefined = value;
+    void n;
+  });
+}
