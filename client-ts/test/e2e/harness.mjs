@@ -4,6 +4,9 @@
 // start another on a new port (the same data directory), and the clients follow, as a browser
 // would follow a redeploy. The wrappers also record requests and can take a client offline.
 import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startWorker, testVars } from '../../../e2e/run.mjs';
 import { UserDoClient } from '../../dist/index.js';
 
@@ -16,15 +19,19 @@ export const uniqueEmail = (tag) => `client-${tag}-${Date.now()}-${randomBytes(4
 export class Server {
   static async start(name) {
     const vars = testVars();
-    const server = new Server(name, vars);
-    server.worker = await startWorker({ name, vars });
+    // A data directory of our own: startWorker deletes the one it makes itself at stop, and a
+    // restart must find the data again.
+    const server = new Server(name, vars, mkdtempSync(join(tmpdir(), 'userdo-client-ts-')));
+    server.worker = await startWorker({ name, vars, persistDir: server.persistDir });
     return server;
   }
 
-  constructor(name, vars) {
+  constructor(name, vars, persistDir) {
     this.name = name;
     this.vars = vars;
+    this.persistDir = persistDir;
     this.worker = null;
+    this.clients = [];
   }
 
   get url() {
@@ -33,14 +40,17 @@ export class Server {
 
   /** Stops the worker and starts a new one on the same data directory and variables (new port). */
   async restart() {
-    const persistDir = this.worker.persistDir;
-    await this.worker.stop();
+    const worker = this.worker;
     this.worker = null;
-    this.worker = await startWorker({ name: `${this.name}-restarted`, vars: this.vars, persistDir });
+    await worker.stop();
+    this.worker = await startWorker({ name: `${this.name}-restarted`, vars: this.vars, persistDir: this.persistDir });
   }
 
+  /** Closes every client's socket (so no reconnect timer keeps the test process alive) and the worker. */
   async stop() {
+    for (const client of this.clients) client.close();
     await this.worker?.stop();
+    rmSync(this.persistDir, { recursive: true, force: true });
   }
 
   /** A plain fetch to the current server (for the dev outbox and raw checks). */
@@ -58,6 +68,7 @@ export class Server {
       ...options,
     });
     client.wires = wires;
+    this.clients.push(client);
     return client;
   }
 
