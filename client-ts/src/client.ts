@@ -69,6 +69,8 @@ export interface UserDoClientOptions {
   connectTimeoutMs?: number;
   /** A socket must stay open this long before the backoff starts over. Default 5000 ms. */
   minUptimeMs?: number;
+  /** Send `ping` this often and replace a socket that stays silent a whole interval. Default 30000 ms; 0 = off. */
+  heartbeatMs?: number;
   /**
    * Open the realtime socket when the first `onChange` listener is added and close it when the
    * last one goes. Default `true`; with `false`, call `client.realtime.start()` yourself.
@@ -145,6 +147,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     if (options.backoff) realtimeOptions.backoff = options.backoff;
     if (options.connectTimeoutMs !== undefined) realtimeOptions.connectTimeoutMs = options.connectTimeoutMs;
     if (options.minUptimeMs !== undefined) realtimeOptions.minUptimeMs = options.minUptimeMs;
+    if (options.heartbeatMs !== undefined) realtimeOptions.heartbeatMs = options.heartbeatMs;
     this.realtime = new Realtime(
       {
         ticket: async () => (await this.request<{ ticket: string }>('POST', '/api/ws/ticket')).ticket,

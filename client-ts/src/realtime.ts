@@ -66,6 +66,13 @@ export interface RealtimeOptions {
    * so a server that accepts and drops at once is not hammered. Default 5000 ms.
    */
   minUptimeMs?: number;
+  /**
+   * Every this many milliseconds an open socket sends `ping` (answered `pong` by the runtime
+   * without waking the object); a socket that heard nothing for a whole interval after a ping is
+   * taken as dead (a half-open connection after sleep or a network change) and replaced.
+   * Default 30000; 0 turns it off.
+   */
+  heartbeatMs?: number;
 }
 
 /** Counters for tests and diagnostics. */
@@ -99,6 +106,9 @@ export class Realtime {
   private retryTimer: unknown = null;
   private openTimer: unknown = null;
   private uptimeTimer: unknown = null;
+  private heartbeatTimer: unknown = null;
+  // Whether anything arrived since the last ping.
+  private heard = true;
   private readonly eventListeners = new Set<(event: Event) => void>();
   private readonly resyncListeners = new Set<() => void>();
   private readonly statusListeners = new Set<(status: RealtimeStatus) => void>();
@@ -167,10 +177,10 @@ export class Realtime {
   }
 
   private clearTimers(): void {
-    for (const timer of [this.retryTimer, this.openTimer, this.uptimeTimer]) {
+    for (const timer of [this.retryTimer, this.openTimer, this.uptimeTimer, this.heartbeatTimer]) {
       if (timer !== null) this.timers.clearTimeout(timer);
     }
-    this.retryTimer = this.openTimer = this.uptimeTimer = null;
+    this.retryTimer = this.openTimer = this.uptimeTimer = this.heartbeatTimer = null;
   }
 
   private async connect(): Promise<void> {
@@ -210,10 +220,14 @@ export class Realtime {
         this.uptimeTimer = null;
         if (generation === this.generation) this.attempt = 0;
       }, this.options.minUptimeMs ?? 5000);
+      this.heard = true;
+      this.beat(generation);
       this.setStatus('open');
     });
     socket.addEventListener('message', (message) => {
-      if (generation === this.generation) this.receive(message.data);
+      if (generation !== this.generation) return;
+      this.heard = true;
+      this.receive(message.data);
     });
     socket.addEventListener('close', (close) => {
       if (generation === this.generation) this.closed(close.code);
@@ -221,6 +235,26 @@ export class Realtime {
     socket.addEventListener('error', () => {
       // A close event follows.
     });
+  }
+
+  private beat(generation: number): void {
+    const interval = this.options.heartbeatMs ?? 30_000;
+    if (interval <= 0) return;
+    this.heartbeatTimer = this.timers.setTimeout(() => {
+      this.heartbeatTimer = null;
+      if (generation !== this.generation) return;
+      if (!this.heard) {
+        this.abandon();
+        return;
+      }
+      this.heard = false;
+      try {
+        this.socket?.send('ping');
+      } catch {
+        // Closing: the close event follows.
+      }
+      this.beat(generation);
+    }, interval);
   }
 
   /** Gives up on the current socket (timeout or gap) and tries again after the backoff. */

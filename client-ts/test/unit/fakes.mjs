@@ -8,6 +8,7 @@ export class FakeSocket {
     this.readyState = 0;
     this.listeners = {};
     this.closedByClient = null;
+    this.sent = [];
     FakeSocket.all.push(this);
   }
   static last() {
@@ -22,7 +23,9 @@ export class FakeSocket {
   emit(type, event) {
     for (const fn of this.listeners[type] ?? []) fn(event);
   }
-  send() {}
+  send(data) {
+    this.sent.push(data);
+  }
   close(code) {
     this.closedByClient = code ?? 1000;
     this.readyState = 3;

@@ -177,6 +177,27 @@ describe('realtime (fakes)', () => {
     assert.equal(FakeSocket.all.length, before, 'no reconnect');
   });
 
+  test('a heartbeat pings an open socket and replaces one that stays silent', async () => {
+    const { client, timers } = setup({ random: () => 0 });
+    client.onChange('k', () => {});
+    await flush();
+    const s = FakeSocket.last();
+    s.open();
+    s.message({ event: 'resync', seq: 0 });
+    timers.advance(30_000);
+    assert.deepEqual(s.sent, ['ping']);
+    s.message('pong');
+    timers.advance(30_000);
+    assert.deepEqual(s.sent, ['ping', 'ping']);
+    assert.equal(s.closedByClient, null, 'it answered');
+    timers.advance(30_000); // no answer to the second ping
+    assert.equal(s.closedByClient, 4000);
+    timers.advance(0);
+    await flush();
+    assert.equal(FakeSocket.all.length, 2);
+    assert.equal(FakeSocket.last().since, '0');
+  });
+
   test('the socket opens only while something listens (autoConnect)', async () => {
     const { client } = setup();
     const stop1 = client.onChange('a', () => {});
