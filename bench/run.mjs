@@ -1,0 +1,492 @@
+// `make bench`: builds the default worker and the bench floor (bench/floor) with wasm-opt, serves
+// both under `wrangler dev` (fresh data directories), drives them with wrk from this machine, and
+// prints one Markdown table, which BENCHMARKS.md also gets, with the date, the machine and the
+// versions. Nothing here asserts a speed: the numbers are reported, never checked.
+//
+//   node bench/run.mjs                 (make bench)
+//   BENCH_SECONDS=10                   measured seconds per scenario (after BENCH_WARMUP=3 s of warm-up)
+//   BENCH_HTTP_ROWS=10000              the rows of the first query scenario, inserted over HTTP
+//   BENCH_ROWS=100000                  the rows of the second, the rest written into the object's SQLite
+//   BENCH_SKIP_BUILD=1                 use the builds that exist
+//   BENCH_OUT=BENCHMARKS.md            where the report goes ("-" for nowhere)
+//
+// Every scenario runs at concurrency 16 (wrk -t1 -c16: one load thread, so the second core of a
+// 2-core machine is left to workerd), and every one is also printed as a ratio to the floor, a
+// worker that hands the request to a Durable Object answering a constant, measured at the same
+// load shape in the same run.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { testVars } from '../e2e/run.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'node_modules', '.bin');
+// Logs of the wrangler processes, kept out of the source tree (target/ is git-ignored).
+const artifacts = join(root, 'target', 'bench');
+mkdirSync(artifacts, { recursive: true });
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+const HTTP_ROWS = Number(process.env.BENCH_HTTP_ROWS ?? 10_000);
+const CONCURRENCY = 16;
+const OUT = process.env.BENCH_OUT ?? join(root, 'BENCHMARKS.md');
+const PASSWORD = 'correct horse battery';
+// The default worker's PBKDF2 iteration count (PBKDF2_ITERATIONS is not set: userdo's default).
+const ITERATIONS = 600_000;
+
+const toolEnv = () => ({
+  ...process.env,
+  PATH: [bin, join(process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo'), 'bin'), process.env.PATH].join(delimiter),
+  CI: 'true',
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+});
+
+const log = (...args) => console.error('bench:', ...args);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (n, digits = 1) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(digits));
+
+function run(cmd, args, opts = {}) {
+  const started = performance.now();
+  const res = spawnSync(cmd, args, { cwd: root, env: toolEnv(), encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  if (res.status !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} failed (${res.status}):\n${res.stdout ?? ''}${res.stderr ?? ''}`);
+  }
+  return { stdout: res.stdout ?? '', stderr: res.stderr ?? '', ms: performance.now() - started };
+}
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+/** A copy of a wrangler.toml without its [build] section (the workers are built already), main made absolute. */
+function configCopy(configPath, work) {
+  const out = join(work, 'wrangler.toml');
+  writeFileSync(out, readFileSync(configPath, 'utf8')
+    .replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '')
+    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(join(dirname(configPath), main))}`));
+  return out;
+}
+
+const running = new Set();
+const dataDirs = new Set();
+const removeData = () => { for (const d of dataDirs) rmSync(d, { recursive: true, force: true }); };
+
+/**
+ * Starts `wrangler dev` for a config, with variables and a data directory (fresh unless given).
+ * Returns { url, stop, persistDir, startMs }: startMs is the time from spawning wrangler to the
+ * first HTTP answer (polled every 25 ms), the cold start as a developer sees it.
+ */
+async function startWrangler({ name, configPath, vars = {}, persistDir }) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const work = mkdtempSync(join(tmpdir(), 'userdo-bench-'));
+  const envFile = join(work, 'vars.env');
+  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  // The data outlives the process (a restart on the same data); main removes it at the end.
+  const dir = persistDir ?? mkdtempSync(join(tmpdir(), 'userdo-bench-state-'));
+  dataDirs.add(dir);
+  const logPath = join(artifacts, `${name}.log`);
+  const out = createWriteStream(logPath);
+  const started = performance.now();
+  // --log-level warn: no line per request, which would cost wrangler's Node process CPU under load.
+  const child = spawn(
+    join(bin, 'wrangler'),
+    ['dev', '--config', configCopy(configPath, work), '--local', '--ip', '127.0.0.1', '--port', String(port),
+      '--inspector-port', String(inspector), '--persist-to', dir, '--env-file', envFile,
+      '--show-interactive-dev-session=false', '--log-level', 'warn'],
+    { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: toolEnv() },
+  );
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  let exited = false;
+  const exit = new Promise((resolve) => child.on('exit', (code) => { exited = true; resolve(code); }));
+  let stopping;
+  const stop = () => (stopping ??= (async () => {
+    if (!exited) {
+      try { process.kill(-child.pid, 'SIGINT'); } catch {}
+      const killed = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+      await exit;
+      clearTimeout(killed);
+    }
+    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    rmSync(work, { recursive: true, force: true });
+    running.delete(stop);
+  })());
+  running.add(stop);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`wrangler (${name}) exited during startup; see ${logPath}`);
+    }
+    try {
+      await fetch(url + '/', { signal: AbortSignal.timeout(2000) });
+      return { url, stop, persistDir: dir, startMs: performance.now() - started };
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`wrangler (${name}) did not answer within 90 s; see ${logPath}`);
+      }
+      await sleep(25);
+    }
+  }
+}
+
+async function api(base, method, path, { token, json } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (json !== undefined) headers['content-type'] = 'application/json';
+  const started = performance.now();
+  let res;
+  let text;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      res = await fetch(base + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
+      text = await res.text();
+      break;
+    } catch (e) {
+      // A kept-alive connection the server closed after a wrk run: undici may try it once more.
+      const stale = /UND_ERR_SOCKET|ECONNRESET/.test(String(e.cause?.code ?? ''));
+      if (!stale || attempt >= 3) throw e;
+    }
+  }
+  const ms = performance.now() - started;
+  let body;
+  try { body = JSON.parse(text); } catch { body = text; }
+  return { status: res.status, body, ms };
+}
+
+async function expectOk(promise, what) {
+  const res = await promise;
+  if (res.status < 200 || res.status > 299) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res;
+}
+
+/**
+ * One wrk run: `{method, path, token, body}` against `base` for `seconds`, at concurrency 16.
+ * Returns { rps, p50, p99 (ms), requests, errors }.
+ */
+function wrk(base, { method = 'GET', path = '/', token = '', body }, seconds) {
+  const res = run('wrk', ['-t1', `-c${CONCURRENCY}`, `-d${seconds}s`, '--timeout', '30s', '-s', join(root, 'bench', 'wrk.lua'), base + '/'], {
+    env: {
+      ...toolEnv(),
+      BENCH_METHOD: method,
+      BENCH_PATH: path,
+      BENCH_TOKEN: token,
+      BENCH_BODY: body === undefined ? '' : JSON.stringify(body),
+    },
+  });
+  const line = res.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (!line) throw new Error(`wrk printed no result:\n${res.stdout}${res.stderr}`);
+  const r = JSON.parse(line);
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50_us / 1000,
+    p99: r.p99_us / 1000,
+    requests: r.requests,
+    errors: r.non2xx + r.socket_errors,
+    seconds: r.duration_us / 1e6,
+  };
+}
+
+/** A warm-up, then the measured run. */
+function scenario(base, request) {
+  if (WARMUP > 0) wrk(base, request, WARMUP);
+  return wrk(base, request, SECONDS);
+}
+
+/** Inserts todos over HTTP, 16 at a time, until the user has `target` of them (about half done). */
+async function seedTodos(base, token, target) {
+  const started = performance.now();
+  const count = async () => (await expectOk(api(base, 'GET', '/api/tables/todos?limit=1', { token }), 'count todos')).body.count;
+  let next = await count();
+  const worker = async () => {
+    while (next < target) {
+      const i = next++;
+      await expectOk(api(base, 'POST', '/api/tables/todos', { token, json: { title: `seeded todo ${i}`, done: i % 2 === 0 } }), 'seed');
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return { rows: await count(), seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Writes todos straight into the user object's SQLite file (wrangler stopped) until the table has
+ * `target` rows, in the table code's layout (userdo/src/table/rows.rs: id, data JSON, created_at,
+ * updated_at), with creation times before the existing rows', about half of them done. The
+ * change feed gets no events for them: no socket or replay is involved in what they serve.
+ */
+function seedSqlite(persistDir, target) {
+  const started = performance.now();
+  const dir = join(persistDir, 'v3', 'do', 'userdo-UserObject');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite'));
+  let db;
+  for (const f of files) {
+    const candidate = new DatabaseSync(join(dir, f));
+    const has = candidate.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_userdo_table_todos'").get();
+    if (has) { db = candidate; break; }
+    candidate.close();
+  }
+  if (!db) throw new Error(`no object with a todos table under ${dir}`);
+  const { n, oldest } = db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM _userdo_table_todos').get();
+  const insert = db.prepare('INSERT INTO _userdo_table_todos (id, data, created_at, updated_at) VALUES (?, ?, ?, ?)');
+  db.exec('BEGIN');
+  for (let i = 1; i <= target - n; i++) {
+    const at = oldest - i;
+    insert.run(randomBytes(16).toString('hex'), JSON.stringify({ title: `seeded todo ${i}`, done: i % 2 === 0 }), at, at);
+  }
+  db.exec('COMMIT');
+  const rows = db.prepare('SELECT COUNT(*) AS n FROM _userdo_table_todos').get().n;
+  db.close();
+  return { rows, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Opens `n` WebSockets of the token's session, each with its own ticket. */
+async function openSockets(base, token, n) {
+  const sockets = [];
+  const wsBase = base.replace(/^http/, 'ws');
+  for (let i = 0; i < n; i += CONCURRENCY) {
+    const batch = Array.from({ length: Math.min(CONCURRENCY, n - i) }, async () => {
+      const { body } = await expectOk(api(base, 'POST', '/api/ws/ticket', { token }), 'ticket');
+      const ws = new WebSocket(`${wsBase}/api/ws?ticket=${encodeURIComponent(body.ticket)}`);
+      await new Promise((resolve, reject) => {
+        ws.addEventListener('open', resolve, { once: true });
+        ws.addEventListener('error', () => reject(new Error('WebSocket refused')), { once: true });
+      });
+      const socket = { ws, waiter: null };
+      ws.addEventListener('message', (e) => {
+        let m;
+        try { m = JSON.parse(e.data); } catch { return; }
+        if (m.event === 'kv:fan' && socket.waiter) socket.waiter(m);
+      });
+      return socket;
+    });
+    sockets.push(...(await Promise.all(batch)));
+  }
+  return sockets;
+}
+
+/** Rounds of one KV write; each round's time is from sending the write until the last socket has its event. */
+async function fanOut(base, token, sockets, rounds = 10) {
+  const times = [];
+  for (let round = 0; round < rounds; round++) {
+    const arrived = Promise.all(sockets.map((s) => new Promise((resolve) => { s.waiter = (m) => { s.waiter = null; resolve(m); }; })));
+    const started = performance.now();
+    await expectOk(api(base, 'PUT', '/api/kv/fan', { token, json: { round } }), 'fan-out write');
+    const timeout = sleep(30_000).then(() => { throw new Error(`fan-out to ${sockets.length} sockets: not every socket had the event within 30 s`); });
+    await Promise.race([arrived, timeout]);
+    times.push(performance.now() - started);
+    await sleep(200);
+  }
+  return { p50: median(times), times };
+}
+
+/** `wrangler deploy --dry-run` of a config; returns its "Total Upload" line's sizes in KiB. */
+function bundleSize(configPath) {
+  const work = mkdtempSync(join(tmpdir(), 'userdo-bench-dry-'));
+  try {
+    const res = run(join(bin, 'wrangler'), ['deploy', '--dry-run', '--config', configCopy(configPath, work), '--outdir', join(work, 'dist')]);
+    const line = (res.stdout + res.stderr).split('\n').find((l) => l.includes('Total Upload'));
+    const m = line && line.match(/Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/);
+    return m ? { raw: Number(m[1]), gzip: Number(m[2]), line: line.trim() } : { line: line ?? '(no size printed)' };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const versionOf = (cmd, args) => {
+  try { return run(cmd, args).stdout.trim().split('\n').pop(); } catch { return 'unknown'; }
+};
+
+async function main() {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, async () => {
+      await Promise.all([...running].map((stop) => stop()));
+      removeData();
+      process.exit(130);
+    });
+  }
+  const timings = {};
+  if (process.env.BENCH_SKIP_BUILD !== '1') {
+    log('building the default worker and the floor with wasm-opt, and the native PBKDF2 timer');
+    const env = { ...toolEnv(), USERDO_WASM_OPT: '1' };
+    timings.buildDefault = run('bash', ['scripts/build-worker.sh'], { env, stdio: ['ignore', 'ignore', 'inherit'] }).ms;
+    timings.buildFloor = run('bash', ['bench/build-floor.sh'], { env, stdio: ['ignore', 'ignore', 'inherit'] }).ms;
+  }
+  run('cargo', ['build', '--release', '--locked', '--quiet', '-p', 'userdo-bench-pbkdf2-native'], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+  log('bundle sizes (wrangler deploy --dry-run)');
+  const bundle = bundleSize(join(root, 'wrangler.toml'));
+  const floorBundle = bundleSize(join(root, 'bench', 'floor', 'wrangler.toml'));
+
+  const vars = {
+    ...testVars(),
+    RATE_LIMIT_SIGNUP_PER_IP: '1000000/60',
+    RATE_LIMIT_LOGIN_PER_IP: '1000000/60',
+    RATE_LIMIT_RESET_PER_IP: '1000000/60',
+    RATE_LIMIT_LOGIN_FAILURES: '1000000/60',
+  };
+  log('starting the floor and the default worker under wrangler dev');
+  const floor = await startWrangler({ name: 'floor', configPath: join(root, 'bench', 'floor', 'wrangler.toml') });
+  const app = await startWrangler({ name: 'default', configPath: join(root, 'wrangler.toml'), vars });
+  // The first request into each worker's object after start (a new object: constructor, migrations).
+  const floorFirst = await expectOk(api(floor.url, 'GET', '/'), 'floor');
+  const email = `bench-${Date.now()}@example.com`;
+  const signup = await expectOk(api(app.url, 'POST', '/api/signup', { json: { email, password: PASSWORD } }), 'signup');
+  const token = signup.body.token;
+  await expectOk(api(app.url, 'PUT', '/api/kv/k', { token, json: { n: 1 } }), 'kv put');
+  await expectOk(api(app.url, 'GET', '/api/tables/todos?limit=1', { token }), 'todos');
+
+  const results = [];
+  const add = (name, r) => {
+    results.push({ name, ...r });
+    log(`${name}: ${fmt(r.rps, 0)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms${r.errors ? `, ${r.errors} errors` : ''}`);
+  };
+  const floors = [];
+  const measureFloor = (when) => {
+    const r = scenario(floor.url, { path: '/' });
+    floors.push(r);
+    add(`floor (${when}): GET / → object → constant`, r);
+  };
+  measureFloor('first');
+  add('KV write: PUT /api/kv/k', scenario(app.url, { method: 'PUT', path: '/api/kv/k', token, body: { theme: 'dark', size: 12 } }));
+  add('KV read: GET /api/kv/k', scenario(app.url, { path: '/api/kv/k', token }));
+  add('GET /api/me', scenario(app.url, { path: '/api/me', token }));
+  add('table insert: POST /api/tables/todos', scenario(app.url, { method: 'POST', path: '/api/tables/todos', token, body: { title: 'bench todo' } }));
+
+  const query = '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20';
+  const queryScenario = async (base) => {
+    const { count } = (await expectOk(api(base, 'GET', query, { token }), 'query')).body;
+    const rows = (await expectOk(api(base, 'GET', '/api/tables/todos?limit=1', { token }), 'count')).body.count;
+    add(`query on ${rows.toLocaleString('en')} rows (${count.toLocaleString('en')} match): done=false, createdAt desc, limit 20`,
+      scenario(base, { path: query, token }));
+  };
+  const small = Math.min(HTTP_ROWS, ROWS);
+  log(`seeding todos over HTTP up to ${small} rows`);
+  const seeded = await seedTodos(app.url, token, small);
+  log(`${seeded.rows} rows after ${fmt(seeded.seconds, 0)} s of seeding`);
+  await queryScenario(app.url);
+
+  log('WebSocket fan-out');
+  const fan = [];
+  let sockets = [];
+  for (const n of [100, 1000]) {
+    sockets = sockets.concat(await openSockets(app.url, token, n - sockets.length));
+    fan.push({ n, ...(await fanOut(app.url, token, sockets)) });
+    log(`fan-out to ${n} sockets: p50 ${fmt(fan.at(-1).p50)} ms`);
+  }
+  await Promise.all(sockets.map((s) => new Promise((resolve) => {
+    s.ws.addEventListener('close', resolve, { once: true });
+    s.ws.close();
+  })));
+
+  log('PBKDF2 in wasm (floor GET /pbkdf2, minus a floor GET /) and native');
+  const timeGet = async (path, n) => { const t = []; for (let i = 0; i < n; i++) t.push((await expectOk(api(floor.url, 'GET', path), path)).ms); return median(t); };
+  const floorGet = await timeGet('/', 9);
+  const wasmPbkdf2 = (await timeGet('/pbkdf2?iterations=600000', 5)) - floorGet;
+  const wasmPbkdf2_100k = (await timeGet('/pbkdf2?iterations=100000', 5)) - floorGet;
+  const nativeBin = join(root, 'target', 'release', 'userdo-bench-pbkdf2-native');
+  const native = JSON.parse(run(nativeBin, ['600000', '5']).stdout);
+  const native100k = JSON.parse(run(nativeBin, ['100000', '5']).stdout);
+
+  // The large table: HTTP inserts run at the insert scenario's rate (minutes for 100,000 rows on
+  // a small machine), so the rest are written straight into the user object's SQLite file while
+  // wrangler is stopped, as the table code writes them (see seedSqlite). Then wrangler starts
+  // again on the same data: a restart's cold start, and the first request into a large object.
+  await app.stop();
+  let direct;
+  if (ROWS > seeded.rows) {
+    log(`writing todos into the object's SQLite file up to ${ROWS} rows`);
+    direct = seedSqlite(app.persistDir, ROWS);
+    log(`${direct.rows} rows after ${fmt(direct.seconds, 1)} s`);
+  }
+  const again = await startWrangler({ name: 'default-restart', configPath: join(root, 'wrangler.toml'), vars, persistDir: app.persistDir });
+  const firstMe = await expectOk(api(again.url, 'GET', '/api/me', { token }), 'me after restart');
+  const nextMe = [];
+  for (let i = 0; i < 9; i++) nextMe.push((await expectOk(api(again.url, 'GET', '/api/me', { token }), 'me')).ms);
+  if (direct) await queryScenario(again.url);
+  measureFloor('again');
+  // Last: every login makes a session, and enough of them end the oldest (this run's token).
+  // At 600,000 iterations one login takes hundreds of ms, so it runs longer, without a warm-up.
+  await expectOk(api(again.url, 'POST', '/api/login', { json: { email, password: PASSWORD } }), 'login');
+  add(`login: POST /api/login (PBKDF2 ${ITERATIONS.toLocaleString('en')} iterations)`,
+    wrk(again.url, { method: 'POST', path: '/api/login', body: { email, password: PASSWORD } }, Math.max(SECONDS, 20)));
+  await again.stop();
+  await floor.stop();
+  const floorRps = floors.reduce((a, f) => a + f.rps, 0) / floors.length;
+  const floorP50 = floors.reduce((a, f) => a + f.p50, 0) / floors.length;
+
+  // The report.
+  const lines = [];
+  lines.push('| scenario | req/s | p50 ms | p99 ms | req/s ÷ floor | p50 ÷ floor | errors |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    lines.push(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rps / floorRps, 2)} | ${fmt(r.p50 / floorP50, 2)} | ${r.errors} |`);
+  }
+  const extra = [];
+  for (const f of fan) extra.push(`- WebSocket fan-out to ${f.n} sockets of one user, one KV write, until the last socket has the event: p50 ${fmt(f.p50)} ms of 10 rounds (all: ${f.times.map((t) => fmt(t, 0)).join(', ')} ms)`);
+  extra.push(`- Bundle (wrangler deploy --dry-run): default worker ${bundle.gzip ?? '?'} KiB gzipped (${bundle.raw ?? '?'} KiB raw); the floor ${floorBundle.gzip ?? '?'} KiB gzipped`);
+  extra.push(`- Cold start, spawn of \`wrangler dev\` to its first HTTP answer: default worker ${fmt(app.startMs, 0)} ms, floor ${fmt(floor.startMs, 0)} ms; after a restart on the same data ${fmt(again.startMs, 0)} ms`);
+  extra.push(`- First request into an object: the floor's new object ${fmt(floorFirst.ms)} ms; signup (a new user object, PBKDF2 included) ${fmt(signup.ms, 0)} ms; GET /api/me into the existing user object (${(direct?.rows ?? seeded.rows).toLocaleString('en')} rows) after the restart ${fmt(firstMe.ms)} ms, then p50 ${fmt(median(nextMe))} ms`);
+  extra.push(`- PBKDF2-HMAC-SHA256 (userdo::password, one login's work): 600,000 iterations ${fmt(wasmPbkdf2, 0)} ms in wasm under workerd vs ${fmt(native.p50_ms, 0)} ms native (${fmt(wasmPbkdf2 / native.p50_ms, 1)}×); 100,000 iterations ${fmt(wasmPbkdf2_100k, 0)} ms vs ${fmt(native100k.p50_ms, 0)} ms`);
+  extra.push(`- Seeding: ${seeded.rows.toLocaleString('en')} todos over HTTP (POST at concurrency 16, about half done) took ${fmt(seeded.seconds, 0)} s in all` +
+    (direct ? `; the next ${(direct.rows - seeded.rows).toLocaleString('en')} were written into the object's SQLite file with wrangler stopped (${fmt(direct.seconds, 1)} s), since HTTP at the insert rate would take about ${fmt((direct.rows - seeded.rows) / results.find((r) => r.name.startsWith('table insert')).rps / 60, 0)} min` : ''));
+
+  const table = lines.join('\n');
+  console.log(`\n${table}\n\n${extra.join('\n')}\n`);
+
+  if (OUT !== '-') {
+    const rustc = versionOf('rustc', ['--version']);
+    const wranglerVersion = versionOf(join(bin, 'wrangler'), ['--version']);
+    const workerd = JSON.parse(readFileSync(join(root, 'node_modules', 'workerd', 'package.json'), 'utf8')).version;
+    const nproc = versionOf('nproc', []);
+    const doc = `# Benchmarks
+
+Written by \`make bench\` (bench/run.mjs); numbers from one run, on the machine below. Absolute
+figures are noisy on a small shared machine; the ratios to the floor are what to compare across
+machines. Nothing here is asserted by a test.
+
+- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}
+- Machine: ${nproc} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}
+- Versions: ${rustc}; wrangler ${wranglerVersion}; workerd ${workerd}; wrk (Debian) ${versionOf('bash', ['-c', 'wrk -v 2>&1 | head -1'])}
+
+Load: wrk on the same machine, one thread, ${CONCURRENCY} connections, ${WARMUP} s of warm-up then
+${SECONDS} s measured per scenario, one signed-up user (bearer token), release builds with
+wasm-opt, served by \`wrangler dev --local\` (workerd) with request logging off. The floor is
+bench/floor: a worker that hands every request to one Durable Object, which answers a constant.
+"req/s ÷ floor" above 1 is faster than the floor; "p50 ÷ floor" below 1 is faster.
+
+${table}
+
+${extra.join('\n')}
+`;
+    writeFileSync(OUT, doc);
+    log(`wrote ${OUT}`);
+  }
+}
+
+try {
+  await main();
+  removeData();
+} catch (error) {
+  console.error(error);
+  await Promise.all([...running].map((stop) => stop()));
+  removeData();
+  process.exit(1);
+}
