@@ -7,14 +7,14 @@ export class UserDoError extends Error {
   /** The API's `snake_case` code, such as `invalid_credentials` or `not_found`. */
   readonly code: string;
   /** Per-field messages for `validation_failed`, when the server sent them. */
-  readonly details: unknown;
+  readonly details: Record<string, string[]> | undefined;
 
   constructor(status: number, detail: ErrorDetail) {
     super(detail.message);
     this.name = 'UserDoError';
     this.status = status;
     this.code = detail.code;
-    this.details = detail.details;
+    this.details = detail.details ?? undefined;
   }
 }
 
@@ -31,7 +31,7 @@ export async function errorFrom(res: Response): Promise<UserDoError> {
     return new UserDoError(res.status, {
       code: error.code,
       message: typeof error.message === 'string' ? error.message : error.code,
-      details: error.details,
+      ...(error.details ? { details: error.details } : {}),
     });
   }
   return new UserDoError(res.status, { code: `http_${res.status}`, message: `HTTP ${res.status}` });

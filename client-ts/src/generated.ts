@@ -2,7 +2,7 @@
 // `userdo-schema-gen` crate). Do not edit: run `npm run gen`. `npm test` fails when this file
 // is out of date.
 
-/** MIRROR of `userdo::api::AuthResponse` (as serialised): what signup, login and refresh return. */
+/** What signup, login and refresh return. */
 export interface AuthResponse {
   /** The refresh token (opaque). */
   refreshToken: string;
@@ -13,8 +13,8 @@ export interface AuthResponse {
 }
 
 /**
- * MIRROR of `userdo_default_worker::Call` (which derives only `Deserialize`): the default
- * worker's remote methods, `{method, params}`.
+ * The default application's remote methods (`POST /api/rpc`, or a WebSocket frame). The
+ * browser client's types for them are generated from this enum.
  */
 export type Call = {
   method: "clearCompleted";
@@ -28,7 +28,7 @@ export type Call = {
   };
 };
 
-/** MIRROR of `userdo::api::ChangePasswordRequest`: the body of `POST /api/password/change`. */
+/** `POST /api/password/change`. */
 export interface ChangePasswordRequest {
   /** The current password. */
   currentPassword: string;
@@ -36,33 +36,33 @@ export interface ChangePasswordRequest {
   newPassword: string;
 }
 
-/** MIRROR of `userdo::api::Credentials`: the body of `POST /api/signup` and `POST /api/login`. */
+/** `POST /api/signup` and `POST /api/login`. */
 export interface Credentials {
-  /** The email (normalised by the server). */
+  /** The email (normalised before use). */
   email: string;
   /** The password, 8 to 1024 characters. */
   password: string;
 }
 
-/** MIRROR of the error body every endpoint answers with (`userdo::Error::to_body`). */
+/** The body of every error response: `{"error": {"code", "message", "details"?}}`. */
 export interface ErrorBody {
   /** The error. */
   error: ErrorDetail;
 }
 
-/** MIRROR: the `error` of an [`ErrorBody`]. */
+/** The `error` of an [`ErrorBody`]. */
 export interface ErrorDetail {
   /** A `snake_case` code, such as `invalid_token`. */
   code: string;
   /** Per-field messages (for `validation_failed`). */
-  details?: unknown;
+  details?: Record<string, string[]> | null;
   /** A human sentence. */
   message: string;
 }
 
-/** MIRROR of `userdo::events::Event`: one entry of the change feed, `{seq, event, data, ts}`. */
+/** One entry of the change feed, as the WebSocket delivers it: `{seq, event, data, ts}`. */
 export interface Event {
-  /** What changed: a `KvChange` or a `TableChange`. */
+  /** What changed: a [`KvChange`] or a [`TableChange`]. */
   data: unknown;
   /** `kv:{key}` or `table:{table}`. */
   event: string;
@@ -72,7 +72,7 @@ export interface Event {
   ts: number;
 }
 
-/** MIRROR of the `data` of a `kv:{key}` event (built with `json!` in `userdo::kv`). */
+/** The `data` of a `kv:{key}` event. */
 export interface KvChange {
   /** The key. */
   key: string;
@@ -82,16 +82,16 @@ export interface KvChange {
   value?: unknown;
 }
 
-/** MIRROR: what happened to a key. */
+/** What happened to a key. */
 export type KvOp = "put" | "delete";
 
-/** MIRROR of `userdo::api::RefreshRequest`: the body of `POST /api/refresh`. */
+/** `POST /api/refresh` (the token may come from the cookie instead). */
 export interface RefreshRequest {
   /** The refresh token. */
   refreshToken: string;
 }
 
-/** MIRROR of `userdo::api::ResetConfirm`: the body of `POST /api/password-reset/confirm`. */
+/** `POST /api/password-reset/confirm`. */
 export interface ResetConfirm {
   /** The new password, 8 to 1024 characters. */
   newPassword: string;
@@ -99,13 +99,13 @@ export interface ResetConfirm {
   token: string;
 }
 
-/** MIRROR of `userdo::api::ResetRequest`: the body of `POST /api/password-reset/request`. */
+/** `POST /api/password-reset/request`. */
 export interface ResetRequest {
   /** The account's email. */
   email: string;
 }
 
-/** MIRROR of `userdo::api::SessionInfo`: one entry of `GET /api/sessions`. */
+/** One entry of `GET /api/sessions`. */
 export interface SessionInfo {
   /** Milliseconds since the Unix epoch. */
   createdAt: number;
@@ -119,7 +119,7 @@ export interface SessionInfo {
   userAgent: string;
 }
 
-/** MIRROR of the fields `userdo::table::Stored` puts around every row. */
+/** The fields the server puts around every stored row, as the API shows them. */
 export interface StoredFields {
   /** When it was created, in milliseconds since the Unix epoch. */
   createdAt: number;
@@ -129,17 +129,17 @@ export interface StoredFields {
   updatedAt: number;
 }
 
-/** MIRROR of the `data` of a `table:{name}` event (built with `json!` in `userdo::table`). */
+/** The `data` of a `table:{name}` event. */
 export interface TableChange {
   /** The row's id. */
   id: string;
   /** `create`, `update` or `delete`. */
   op: TableOp;
-  /** The stored row (for `create` and `update`). */
+  /** The stored row, `{id, ...fields, createdAt, updatedAt}` (for `create` and `update`). */
   row?: unknown;
 }
 
-/** MIRROR: what happened to a row. */
+/** What happened to a row. */
 export type TableOp = "create" | "update" | "delete";
 
 /**
@@ -162,7 +162,7 @@ export interface TodoInput {
   title: string;
 }
 
-/** MIRROR of `userdo::api::User`: the public view of an account. */
+/** The public view of an account: never a hash, salt or token. */
 export interface User {
   /** Milliseconds since the Unix epoch. */
   createdAt: number;

@@ -1,5 +1,6 @@
 //! The JSON shapes of the auth endpoints: request bodies (validated) and responses.
 
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 pub use validator::Validate;
@@ -51,69 +52,62 @@ fn email_shape(email: &str) -> Result<(), ValidationError> {
 }
 
 /// `POST /api/signup` and `POST /api/login`.
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate, JsonSchema)]
 pub struct Credentials {
     /// The email (normalised before use).
-    #[validate(required(message = "is required"), custom(function = "email_shape"))]
+    #[validate(required, custom(function = "email_shape"))]
+    #[schemars(with = "String")]
     pub email: Option<String>,
     /// The password, 8 to 1024 characters.
-    #[validate(
-        required(message = "is required"),
-        custom(function = "password_length")
-    )]
+    #[validate(required, custom(function = "password_length"))]
+    #[schemars(with = "String")]
     pub password: Option<String>,
 }
 
 /// `POST /api/refresh` (the token may come from the cookie instead).
-#[derive(Debug, Clone, Default, Deserialize, Validate)]
+#[derive(Debug, Clone, Default, Deserialize, Validate, JsonSchema)]
 pub struct RefreshRequest {
     /// The refresh token.
     #[serde(rename = "refreshToken")]
+    #[schemars(with = "String")]
     pub refresh_token: Option<String>,
 }
 
 /// `POST /api/password/change`.
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate, JsonSchema)]
 pub struct ChangePasswordRequest {
     /// The current password.
     #[serde(rename = "currentPassword")]
-    #[validate(
-        required(message = "is required"),
-        length(max = 1024, message = "is too long")
-    )]
+    #[validate(required, length(max = 1024, message = "is too long"))]
+    #[schemars(with = "String")]
     pub current_password: Option<String>,
     /// The new password, 8 to 1024 characters.
     #[serde(rename = "newPassword")]
-    #[validate(
-        required(message = "is required"),
-        custom(function = "password_length")
-    )]
+    #[validate(required, custom(function = "password_length"))]
+    #[schemars(with = "String")]
     pub new_password: Option<String>,
 }
 
 /// `POST /api/password-reset/request`.
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate, JsonSchema)]
 pub struct ResetRequest {
     /// The account's email.
-    #[validate(required(message = "is required"), custom(function = "email_shape"))]
+    #[validate(required, custom(function = "email_shape"))]
+    #[schemars(with = "String")]
     pub email: Option<String>,
 }
 
 /// `POST /api/password-reset/confirm`.
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate, JsonSchema)]
 pub struct ResetConfirm {
     /// The token from the reset mail.
-    #[validate(
-        required(message = "is required"),
-        length(max = 512, message = "is too long")
-    )]
+    #[validate(required, length(max = 512, message = "is too long"))]
+    #[schemars(with = "String")]
     pub token: Option<String>,
     /// The new password, 8 to 1024 characters.
     #[serde(rename = "newPassword")]
-    #[validate(
-        required(message = "is required"),
-        custom(function = "password_length")
-    )]
+    #[validate(required, custom(function = "password_length"))]
+    #[schemars(with = "String")]
     pub new_password: Option<String>,
 }
 
@@ -121,10 +115,7 @@ pub struct ResetConfirm {
 #[derive(Debug, Clone, Deserialize, Validate)]
 pub struct VerificationConfirm {
     /// The token from the verification mail.
-    #[validate(
-        required(message = "is required"),
-        length(max = 512, message = "is too long")
-    )]
+    #[validate(required, length(max = 512, message = "is too long"))]
     pub token: Option<String>,
 }
 
@@ -132,15 +123,12 @@ pub struct VerificationConfirm {
 #[derive(Debug, Clone, Deserialize, Validate)]
 pub struct DeleteAccountRequest {
     /// The account's password.
-    #[validate(
-        required(message = "is required"),
-        length(max = 1024, message = "is too long")
-    )]
+    #[validate(required, length(max = 1024, message = "is too long"))]
     pub password: Option<String>,
 }
 
 /// The public view of an account: never a hash, salt or token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The user id (the id of the user's Durable Object).
@@ -154,7 +142,7 @@ pub struct User {
 }
 
 /// What signup, login and refresh return.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthResponse {
     /// The account.
@@ -172,7 +160,7 @@ pub struct AuthResponse {
 }
 
 /// One entry of `GET /api/sessions`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// The session id.

@@ -5,10 +5,31 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Per-field validation messages: field name to the list of what is wrong with it.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// The body of every error response: `{"error": {"code", "message", "details"?}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The `error` of an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ErrorDetail {
+    /// A `snake_case` code, such as `invalid_token`.
+    pub code: String,
+    /// A human sentence.
+    pub message: String,
+    /// Per-field messages (for `validation_failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<FieldErrors>,
+}
 
 /// Everything that can go wrong in a request, with its API error code.
 #[derive(Debug, thiserror::Error)]
@@ -142,16 +163,26 @@ impl Error {
 
     /// The JSON body sent to the client: `{"error": {"code", "message", "details"?}}`.
     pub fn to_body(&self) -> Value {
+        serde_json::to_value(self.to_error_body()).unwrap_or_default()
+    }
+
+    /// The error body as its type.
+    pub fn to_error_body(&self) -> ErrorBody {
         let message = if self.is_internal() {
             "internal error".to_owned()
         } else {
             self.to_string()
         };
-        let mut error = json!({ "code": self.code(), "message": message });
-        if let Error::Validation(fields) = self {
-            error["details"] = json!(fields);
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message,
+                details: match self {
+                    Error::Validation(fields) => Some(fields.clone()),
+                    _ => None,
+                },
+            },
         }
-        json!({ "error": error })
     }
 }
 
@@ -161,9 +192,12 @@ impl From<validator::ValidationErrors> for Error {
         for (field, errs) in errors.field_errors() {
             let messages = errs
                 .iter()
-                .map(|e| match &e.message {
-                    Some(message) => message.to_string(),
-                    None => format!("is invalid ({})", e.code),
+                .map(|e| match (&e.message, e.code.as_ref()) {
+                    (Some(message), _) => message.to_string(),
+                    // `#[validate(required)]` carries no message (schemars reads that attribute
+                    // and takes none), so its wording lives here.
+                    (None, "required") => "is required".to_owned(),
+                    (None, code) => format!("is invalid ({code})"),
                 })
                 .collect();
             fields.insert(camel_case(&field), messages);

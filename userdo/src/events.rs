@@ -8,7 +8,8 @@
 
 use std::cell::RefCell;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::UserDo;
 use crate::error::{Error, Result};
@@ -47,16 +48,76 @@ CREATE TABLE _userdo_kv (
 };
 
 /// One entry of the change feed, as the WebSocket delivers it: `{seq, event, data, ts}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Event {
     /// Position in this user's feed: one more than the previous event.
     pub seq: i64,
     /// `kv:{key}` or `table:{table}`.
     pub event: String,
-    /// What changed (see API.md).
+    /// What changed: a [`KvChange`] or a [`TableChange`].
     pub data: serde_json::Value,
     /// When, in milliseconds since the Unix epoch.
     pub ts: i64,
+}
+
+/// The `data` of a `kv:{key}` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KvChange {
+    /// `put` or `delete`.
+    pub op: KvOp,
+    /// The key.
+    pub key: String,
+    /// The new value (for `put`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+}
+
+/// What happened to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum KvOp {
+    /// The key was written.
+    Put,
+    /// The key was deleted.
+    Delete,
+}
+
+/// The `data` of a `table:{name}` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TableChange {
+    /// `create`, `update` or `delete`.
+    pub op: TableOp,
+    /// The row's id.
+    pub id: String,
+    /// The stored row, `{id, ...fields, createdAt, updatedAt}` (for `create` and `update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<serde_json::Value>,
+}
+
+/// What happened to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TableOp {
+    /// The row was created.
+    Create,
+    /// The row was changed.
+    Update,
+    /// The row was deleted.
+    Delete,
+}
+
+impl KvChange {
+    /// As event data.
+    pub fn to_data(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
+impl TableChange {
+    /// As event data.
+    pub fn to_data(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
 }
 
 /// What [`UserDo::events_since`] finds.

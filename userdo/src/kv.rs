@@ -5,11 +5,9 @@
 //! at most [`MAX_VALUE_BYTES`] as compact JSON. Keys are listed in byte order of their UTF-8,
 //! which is Unicode code point order.
 
-use serde_json::json;
-
 use crate::UserDo;
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, KvChange, KvOp};
 use crate::platform::Platform;
 use crate::store::{Statement, Store, Value};
 
@@ -81,7 +79,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
                 Value::Integer(self.platform.now_ms()),
             ],
         );
-        let data = json!({ "op": "put", "key": key, "value": value });
+        let data = KvChange {
+            op: KvOp::Put,
+            key: key.to_owned(),
+            value: Some(value.clone()),
+        }
+        .to_data();
         let (_, event) = self.write_with_event(vec![upsert], format!("kv:{key}"), data)?;
         Ok(event)
     }
@@ -101,7 +104,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             return Ok(None);
         }
         let delete = Statement::new("DELETE FROM _userdo_kv WHERE key = ?", vec![key.into()]);
-        let data = json!({ "op": "delete", "key": key });
+        let data = KvChange {
+            op: KvOp::Delete,
+            key: key.to_owned(),
+            value: None,
+        }
+        .to_data();
         let (_, event) = self.write_with_event(vec![delete], format!("kv:{key}"), data)?;
         Ok(Some(event))
     }

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Deserialize, validator::Validate)]
 pub struct RpcRequest {
     /// The method's name.
-    #[validate(required(message = "is required"))]
+    #[validate(required)]
     pub method: Option<String>,
     /// Its parameters (any JSON; `null` when absent).
     #[serde(default)]

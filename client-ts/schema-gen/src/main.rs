@@ -2,37 +2,40 @@
 //! TypeScript client needs, plus the table names and limits it must agree on.
 //! `client-ts/scripts/gen-types.mjs` turns that into `client-ts/src/generated.ts`.
 //!
-//! Types that derive `JsonSchema` are named directly; the rest come from [`mirror`] (see there).
-
-mod mirror;
+//! Every type is the Rust type the server uses, so the client's types are never written twice.
 
 use schemars::generate::SchemaSettings;
 use serde_json::json;
+use userdo::api::{
+    AuthResponse, ChangePasswordRequest, Credentials, RefreshRequest, ResetConfirm, ResetRequest,
+    SessionInfo, User,
+};
+use userdo::error::ErrorBody;
+use userdo::events::{Event, KvChange, TableChange};
+use userdo::table::StoredFields;
 use userdo::table::TableRow;
 use userdo::table::query::{DEFAULT_LIMIT, MAX_LIMIT};
-use userdo_default_worker::{Todo, Visit};
+use userdo_default_worker::{Call, Todo, Visit};
 
 /// The whole document: `{definitions, tables, calls, constants}`.
 fn document() -> serde_json::Value {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
-    // Real types.
     generator.subschema_for::<Todo>();
     generator.subschema_for::<Visit>();
-    // Mirrors (see mirror.rs).
-    generator.subschema_for::<mirror::User>();
-    generator.subschema_for::<mirror::AuthResponse>();
-    generator.subschema_for::<mirror::SessionInfo>();
-    generator.subschema_for::<mirror::Credentials>();
-    generator.subschema_for::<mirror::RefreshRequest>();
-    generator.subschema_for::<mirror::ChangePasswordRequest>();
-    generator.subschema_for::<mirror::ResetRequest>();
-    generator.subschema_for::<mirror::ResetConfirm>();
-    generator.subschema_for::<mirror::Event>();
-    generator.subschema_for::<mirror::KvChange>();
-    generator.subschema_for::<mirror::TableChange>();
-    generator.subschema_for::<mirror::StoredFields>();
-    generator.subschema_for::<mirror::ErrorBody>();
-    generator.subschema_for::<mirror::Call>();
+    generator.subschema_for::<User>();
+    generator.subschema_for::<AuthResponse>();
+    generator.subschema_for::<SessionInfo>();
+    generator.subschema_for::<Credentials>();
+    generator.subschema_for::<RefreshRequest>();
+    generator.subschema_for::<ChangePasswordRequest>();
+    generator.subschema_for::<ResetRequest>();
+    generator.subschema_for::<ResetConfirm>();
+    generator.subschema_for::<Event>();
+    generator.subschema_for::<KvChange>();
+    generator.subschema_for::<TableChange>();
+    generator.subschema_for::<StoredFields>();
+    generator.subschema_for::<ErrorBody>();
+    generator.subschema_for::<Call>();
     let mut definitions = generator.take_definitions(true);
     definitions.sort_keys();
     json!({

@@ -44,8 +44,9 @@ impl TableRow for Visit {
     const NAME: &'static str = "visits";
 }
 
-/// The default application's remote methods (`POST /api/rpc`, or a WebSocket frame).
-#[derive(Debug, Deserialize)]
+/// The default application's remote methods (`POST /api/rpc`, or a WebSocket frame). The
+/// browser client's types for them are generated from this enum.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(tag = "method", content = "params", rename_all = "camelCase")]
 pub enum Call {
     /// Deletes every done todo; answers `{deleted: N}`.

@@ -49,7 +49,7 @@ use crate::error::{Error, FieldErrors, Result};
 pub(crate) use evolve::MIGRATION as REGISTRY_MIGRATION;
 pub use query::{Direction, Filter, Op, QuerySpec};
 pub use schema::{Field, FieldKind};
-pub use typed::{Query, Stored, Table};
+pub use typed::{Query, Stored, StoredFields, Table};
 
 /// The largest row, in bytes of JSON (Durable Object SQLite allows 2 MB per row).
 pub const MAX_ROW_BYTES: usize = 1024 * 1024;

@@ -1,12 +1,13 @@
 //! Reading and writing rows as JSON: what the HTTP endpoints call, and what the typed
 //! [`Table`](super::Table) is built on. Each write appends its `table:{name}` event atomically.
 
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 
 use super::query::{self, QuerySpec};
-use super::{TableDef, schema};
+use super::{StoredFields, TableDef, schema};
 use crate::UserDo;
 use crate::error::{Error, Result};
+use crate::events::{TableChange, TableOp};
 use crate::platform::Platform;
 use crate::store::{Row, Statement, Store, Value};
 use crate::token;
@@ -42,7 +43,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
                 ],
             )],
             event_name(def),
-            json!({ "op": "create", "id": id, "row": out }),
+            TableChange {
+                op: TableOp::Create,
+                id: id.clone(),
+                row: Some(out.clone()),
+            }
+            .to_data(),
         )?;
         Ok(out)
     }
@@ -101,7 +107,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
                 vec![text.into(), Value::Integer(now), id.into()],
             )],
             event_name(def),
-            json!({ "op": "update", "id": id, "row": out }),
+            TableChange {
+                op: TableOp::Update,
+                id: id.to_owned(),
+                row: Some(out.clone()),
+            }
+            .to_data(),
         )?;
         Ok(out)
     }
@@ -131,7 +142,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
                 vec![id.into()],
             )],
             event_name(def),
-            json!({ "op": "delete", "id": id }),
+            TableChange {
+                op: TableOp::Delete,
+                id: id.to_owned(),
+                row: None,
+            }
+            .to_data(),
         )?;
         Ok(true)
     }
@@ -166,9 +182,14 @@ fn output(def: &TableDef, id: &str, data: Json, created_at: i64, updated_at: i64
         _ => Map::new(),
     };
     out.retain(|k, _| def.fields().iter().any(|f| &f.name == k));
-    out.insert("id".into(), id.into());
-    out.insert("createdAt".into(), created_at.into());
-    out.insert("updatedAt".into(), updated_at.into());
+    let fields = StoredFields {
+        id: id.to_owned(),
+        created_at,
+        updated_at,
+    };
+    if let Ok(Json::Object(fields)) = serde_json::to_value(fields) {
+        out.extend(fields);
+    }
     Json::Object(out)
 }
 

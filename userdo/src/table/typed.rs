@@ -13,7 +13,20 @@ use crate::error::{Error, Result};
 use crate::platform::Platform;
 use crate::store::Store;
 
-/// A stored row: the server's `id`, `createdAt` and `updatedAt` around the row type's fields.
+/// The fields the server puts around every stored row, as the API shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFields {
+    /// The row's id, assigned at creation (32 hex characters).
+    pub id: String,
+    /// When it was created, in milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When it was last changed.
+    pub updated_at: i64,
+}
+
+/// A stored row: the server's `id`, `createdAt` and `updatedAt` ([`StoredFields`]) around the
+/// row type's fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stored<T> {
