@@ -55,7 +55,7 @@ fmt:
 # Release builds (wasm-opt) of the default worker and the bench floor under wrangler dev, driven by
 # wrk (Debian's, installed here when missing); prints one table and writes BENCHMARKS.md.
 bench: install
-	@command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk; }
+	@bash bench/install-wrk.sh
 	node bench/run.mjs
 
 # Build outputs only: the dev data in $(PERSIST_DIR) and .dev.vars stay.

@@ -24,7 +24,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { testVars } from '../e2e/run.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'node_modules', '.bin');
 // Logs of the wrangler processes, kept out of the source tree (target/ is git-ignored).
 const artifacts = join(root, 'target', 'bench');
@@ -91,7 +91,7 @@ const removeData = () => { for (const d of dataDirs) rmSync(d, { recursive: true
  * Returns { url, stop, persistDir, startMs }: startMs is the time from spawning wrangler to the
  * first HTTP answer (polled every 25 ms), the cold start as a developer sees it.
  */
-async function startWrangler({ name, configPath, vars = {}, persistDir }) {
+export async function startWrangler({ name, configPath, vars = {}, persistDir }) {
   const port = await freePort();
   const inspector = await freePort();
   const work = mkdtempSync(join(tmpdir(), 'userdo-bench-'));
@@ -137,7 +137,7 @@ async function startWrangler({ name, configPath, vars = {}, persistDir }) {
     }
     try {
       await fetch(url + '/', { signal: AbortSignal.timeout(2000) });
-      return { url, stop, persistDir: dir, startMs: performance.now() - started };
+      return { url, stop, persistDir: dir, inspectorPort: inspector, startMs: performance.now() - started };
     } catch {
       if (Date.now() > deadline) {
         await stop();
@@ -148,7 +148,7 @@ async function startWrangler({ name, configPath, vars = {}, persistDir }) {
   }
 }
 
-async function api(base, method, path, { token, json } = {}) {
+export async function api(base, method, path, { token, json } = {}) {
   const headers = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (json !== undefined) headers['content-type'] = 'application/json';
@@ -172,7 +172,7 @@ async function api(base, method, path, { token, json } = {}) {
   return { status: res.status, body, ms };
 }
 
-async function expectOk(promise, what) {
+export async function expectOk(promise, what) {
   const res = await promise;
   if (res.status < 200 || res.status > 299) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`);
   return res;
@@ -182,7 +182,7 @@ async function expectOk(promise, what) {
  * One wrk run: `{method, path, token, body}` against `base` for `seconds`, at concurrency 16.
  * Returns { rps, p50, p99 (ms), requests, errors }.
  */
-function wrk(base, { method = 'GET', path = '/', token = '', body }, seconds) {
+export function wrk(base, { method = 'GET', path = '/', token = '', body }, seconds) {
   const res = run('wrk', ['-t1', `-c${CONCURRENCY}`, `-d${seconds}s`, '--timeout', '30s', '-s', join(root, 'bench', 'wrk.lua'), base + '/'], {
     env: {
       ...toolEnv(),
@@ -481,12 +481,19 @@ ${extra.join('\n')}
   }
 }
 
-try {
-  await main();
-  removeData();
-} catch (error) {
-  console.error(error);
+/** Stops every wrangler started here and removes their data (for scripts that import this file). */
+export async function stopAll() {
   await Promise.all([...running].map((stop) => stop()));
   removeData();
-  process.exit(1);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    await main();
+    removeData();
+  } catch (error) {
+    console.error(error);
+    await stopAll();
+    process.exit(1);
+  }
 }

@@ -1,0 +1,76 @@
+// A CPU profile of one bench scenario, taken through wrangler's inspector (the V8 sampling
+// profiler of the worker's isolate, which the Durable Objects share locally): runs wrk at
+// concurrency 16 for a few seconds and prints where the isolate's time went, by function.
+//
+//   node bench/profile.mjs [floor|me|kv-read|kv-write|query] [seconds]
+//
+// Uses the builds that exist (make bench builds them). For names of the wasm functions in the
+// profile, build without wasm-opt (bash scripts/build-worker.sh), which keeps the name section.
+import { join } from 'node:path';
+import { testVars } from '../e2e/run.mjs';
+import { api, expectOk, root, startWrangler, stopAll, wrk } from './run.mjs';
+
+const which = process.argv[2] ?? 'me';
+const seconds = Number(process.argv[3] ?? 5);
+const floor = which === 'floor';
+const server = await startWrangler({
+  name: `profile-${which}`,
+  configPath: floor ? join(root, 'bench', 'floor', 'wrangler.toml') : join(root, 'wrangler.toml'),
+  vars: floor ? {} : { ...testVars(), RATE_LIMIT_SIGNUP_PER_IP: '1000000/60' },
+});
+try {
+  let request = { path: '/' };
+  if (!floor) {
+    const { body } = await expectOk(api(server.url, 'POST', '/api/signup', { json: { email: `p-${Date.now()}@example.com`, password: 'correct horse battery' } }), 'signup');
+    const token = body.token;
+    await expectOk(api(server.url, 'PUT', '/api/kv/k', { token, json: { theme: 'dark' } }), 'kv');
+    request = {
+      me: { path: '/api/me', token },
+      'kv-read': { path: '/api/kv/k', token },
+      'kv-write': { method: 'PUT', path: '/api/kv/k', token, body: { theme: 'dark', size: 12 } },
+      query: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
+    }[which];
+    if (!request) throw new Error(`unknown scenario ${which}`);
+  }
+  wrk(server.url, request, 2); // warm-up
+
+  const targets = await (await fetch(`http://127.0.0.1:${server.inspectorPort}/json`)).json();
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+  let id = 0;
+  const pending = new Map();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.id && pending.has(m.id)) { pending.get(m.id)(m); pending.delete(m.id); }
+  };
+  const send = (method, params = {}) => new Promise((resolve) => {
+    const n = ++id;
+    pending.set(n, resolve);
+    ws.send(JSON.stringify({ id: n, method, params }));
+  });
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: 200 });
+  await send('Profiler.start');
+  // wrk runs in a child; this process only waits (the inspector's messages queue meanwhile).
+  const result = await new Promise((resolve) => setTimeout(() => resolve(wrk(server.url, request, seconds)), 10));
+  const { result: { profile } } = await send('Profiler.stop');
+  ws.close();
+
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  profile.samples.forEach((nodeId, i) => {
+    const f = byId.get(nodeId).callFrame;
+    const name = `${f.functionName || '(anonymous)'} ${f.url ? f.url.split('/').pop() : ''}`.trim();
+    self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const busy = total - (self.get('(idle)') ?? 0);
+  console.log(`${which}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms over ${result.seconds.toFixed(1)} s;` +
+    ` isolate busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled,` +
+    ` ${(busy / 1000 / result.requests).toFixed(3)} ms per request`);
+  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${(100 * us / total).toFixed(1).padStart(5)}%  ${name}`);
+  }
+} finally {
+  await stopAll();
+}
