@@ -69,11 +69,17 @@ export async function startWorker({ name = 'wrangler', vars, persistDir }) {
   const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
   // The worker is built already: a copy of wrangler.toml without its [build] section keeps wrangler
-  // from rebuilding and restarting mid-test when a source file changes.
+  // from rebuilding and restarting mid-test when a source file changes. Its paths (main, the
+  // [assets] directory) become absolute; wrangler refuses a missing assets directory, so one that
+  // was never built is created empty (the API does not need the page).
   const config = join(work, 'wrangler.toml');
   writeFileSync(config, readFileSync(join(root, 'wrangler.toml'), 'utf8')
     .replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '')
-    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(join(root, main))}`));
+    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(join(root, main))}`)
+    .replace(/^(\[assets\]\n(?:(?!\[).*\n)*?)directory = "(.*)"$/m, (_, head, assets) => {
+      mkdirSync(join(root, assets), { recursive: true });
+      return `${head}directory = ${JSON.stringify(join(root, assets))}`;
+    }));
   // Its own process group (detached): wrangler runs workerd as children, which a signal to
   // wrangler alone does not reach.
   const child = spawn(

@@ -86,3 +86,18 @@ fi
 if [ -f client-ts/package.json ]; then
   npm_install client-ts
 fi
+
+# Debian's Chromium, for the browser test of examples/web (playwright-core drives it; a test
+# tool's own browser download does not work offline). About a minute on a fresh machine.
+if [ -x /usr/bin/chromium ]; then
+  say "chromium: present"
+else
+  apt_get() { if [ "$(id -u)" = 0 ]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+  say "chromium: installing Debian's package (apt-get install -y chromium)"
+  if ! apt_get install -y --no-install-recommends chromium >/dev/null; then
+    say "chromium: not found in the package lists; running apt-get update first"
+    apt_get update >/dev/null
+    apt_get install -y --no-install-recommends chromium >/dev/null
+  fi
+  say "chromium: installed ($(/usr/bin/chromium --version 2>/dev/null || echo 'version unknown'))"
+fi

@@ -1,0 +1,180 @@
+// The web example (examples/web) in a real browser: Debian's Chromium, headless, driven by
+// playwright-core, against the default worker under wrangler dev, which serves the page as its
+// static assets. Every wait is for an element or a state, never a fixed time.
+//
+//   node --test e2e/browser/web.test.mjs     (make test: the web-test step)
+//
+// Screenshots go to e2e/artifacts/. USERDO_DOCS_SCREENSHOT=1 also copies the todo screenshot to
+// docs/web-example.png (the README's picture).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startWorker, testVars } from '../run.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artifacts = join(root, 'e2e', 'artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const PASSWORD = 'correct horse battery';
+
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: make test installs it (scripts/setup.sh)`);
+  // The page (always; a few milliseconds) and the worker (only when there is no build).
+  const cargoBin = join(process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo'), 'bin');
+  const build = spawnSync('bash', [join(root, 'scripts/build-worker.sh')], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, USERDO_SKIP_BUILD: '1', PATH: [join(root, 'node_modules/.bin'), cargoBin, process.env.PATH].join(delimiter) },
+  });
+  assert.equal(build.status, 0, 'scripts/build-worker.sh failed');
+  server = await startWorker({ name: 'wrangler-web', vars: testVars() });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // The machine's network is closed: keep Chromium from reaching out at all.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A page in a browser context of its own (its own localStorage: another device). */
+async function openPage() {
+  const context = await browser.newContext({ viewport: { width: 760, height: 560 } });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(server.url + '/');
+  await page.locator('#signed-out').waitFor();
+  return { page, errors, close: () => context.close() };
+}
+
+/** Signs in through the form: `button` is 'Sign up' or 'Log in'. */
+async function signIn(page, email, password, button) {
+  const form = page.locator('#auth-form');
+  await form.getByLabel('Email').fill(email);
+  await form.getByLabel('Password').fill(password);
+  await form.getByRole('button', { name: button, exact: true }).click();
+  await page.locator('#whoami', { hasText: email }).waitFor();
+}
+
+const todo = (page, title) => page.locator('#todos li', { hasText: title });
+
+test('a todo added in one page appears in another without a reload, and so does its toggle', async () => {
+  const one = await openPage();
+  const two = await openPage();
+  try {
+    await signIn(one.page, 'ada@example.com', PASSWORD, 'Sign up');
+    await signIn(two.page, 'ada@example.com', PASSWORD, 'Log in');
+    await one.page.locator('#live.open').waitFor();
+    await two.page.locator('#live.open').waitFor();
+    // Survives only as long as the page is not reloaded.
+    await two.page.evaluate(() => { window.notReloaded = true; });
+
+    await one.page.getByLabel('New todo').fill('buy milk');
+    await one.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await todo(two.page, 'buy milk').waitFor();
+
+    await todo(two.page, 'buy milk').getByRole('checkbox').check();
+    await one.page.locator('#todos li[data-done="true"]', { hasText: 'buy milk' }).waitFor();
+
+    await two.page.getByLabel('New todo').fill('write the README');
+    await two.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await todo(one.page, 'write the README').waitFor();
+    await one.page.locator('#todo-count', { hasText: '1 open, 1 done' }).waitFor();
+    assert.equal(await two.page.evaluate(() => window.notReloaded), true);
+
+    // The sessions list now shows both browsers.
+    await one.page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await one.page.locator('#sessions li').nth(1).waitFor();
+    await one.page.locator('#status').evaluate((status) => { status.textContent = ''; });
+
+    mkdirSync(artifacts, { recursive: true });
+    const shot = join(artifacts, 'web-todos.png');
+    await one.page.screenshot({ path: shot, fullPage: true });
+    await two.page.screenshot({ path: join(artifacts, 'web-todos-second-page.png'), fullPage: true });
+    if (process.env.USERDO_DOCS_SCREENSHOT === '1') copyFileSync(shot, join(root, 'docs', 'web-example.png'));
+
+    // Clear completed (the application's remote method) removes the done one everywhere.
+    await one.page.getByRole('button', { name: 'Clear completed' }).click();
+    await two.page.locator('#todo-count', { hasText: '1 open, 0 done' }).waitFor();
+    assert.equal(await todo(two.page, 'buy milk').count(), 0);
+
+    // Delete, live too.
+    await todo(two.page, 'write the README').getByRole('button', { name: 'Delete write the README' }).click();
+    await one.page.locator('#todo-count', { hasText: '0 open, 0 done' }).waitFor();
+
+    assert.deepEqual([...one.errors, ...two.errors], []);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
+
+test('revoking a session in one page signs the other page out', async () => {
+  const one = await openPage();
+  const two = await openPage();
+  try {
+    await signIn(one.page, 'grace@example.com', PASSWORD, 'Sign up');
+    await signIn(two.page, 'grace@example.com', PASSWORD, 'Log in');
+    await two.page.locator('#live.open').waitFor();
+
+    await one.page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    const sessions = one.page.locator('#sessions li');
+    await sessions.nth(1).waitFor();
+    assert.equal(await sessions.count(), 2);
+    // The other browser's session: the one that is not "This tab".
+    await sessions.filter({ hasNotText: 'This tab' }).getByRole('button', { name: 'Revoke' }).click();
+
+    // Its socket closes with 4001 and the page signs out, with no reload.
+    await two.page.locator('#signed-out').waitFor();
+    await two.page.locator('#status', { hasText: 'Your session ended' }).waitFor();
+    await one.page.locator('#sessions li').nth(1).waitFor({ state: 'detached' });
+    assert.equal(await one.page.locator('#sessions li').count(), 1);
+    assert.deepEqual([...one.errors, ...two.errors], []);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+});
+
+test('a password reset through the page: request, token from the dev outbox, confirm, log in', async () => {
+  const { page, errors, close } = await openPage();
+  try {
+    await signIn(page, 'linus@example.com', PASSWORD, 'Sign up');
+    await page.getByRole('button', { name: 'Log out', exact: true }).first().click();
+    await page.locator('#signed-out').waitFor();
+    await page.locator('#status', { hasText: 'Logged out.' }).waitFor();
+
+    const request = page.locator('#reset-request');
+    await request.getByLabel('Email').fill('linus@example.com');
+    await request.getByRole('button', { name: 'Send reset mail' }).click();
+    const confirm = page.locator('#reset-confirm');
+    await confirm.waitFor();
+    assert.match(await confirm.getByLabel('Reset token').inputValue(), /\S{20,}/);
+    await confirm.getByLabel('New password').fill('a brand new password');
+    await confirm.getByRole('button', { name: 'Set new password' }).click();
+    await page.locator('#status', { hasText: 'Password changed' }).waitFor();
+
+    // The old password no longer works; the new one does.
+    const form = page.locator('#auth-form');
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.locator('#status.error').waitFor();
+    await signIn(page, 'linus@example.com', 'a brand new password', 'Log in');
+    await page.locator('#live.open').waitFor();
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
