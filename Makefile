@@ -10,7 +10,7 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 
 # The steps of `make test` run in the order listed, even under `make -j`.
 .NOTPARALLEL:
-.PHONY: dev test bench install setup dev-vars lint host-test build deploy-check e2e client-test fmt clean
+.PHONY: dev test bench install setup dev-vars lint host-test build deploy-check e2e web-test client-test fmt clean
 
 install setup:
 	@bash scripts/setup.sh
@@ -18,13 +18,14 @@ install setup:
 dev-vars:
 	@bash scripts/dev-vars.sh
 
-# Serves the default worker; wrangler runs the [build] command of wrangler.toml (a quick build
-# without wasm-opt) at start and again when the Rust sources change.
+# Serves the default worker and the web example (its static assets, http://127.0.0.1:$(PORT)/);
+# wrangler runs the [build] command of wrangler.toml (the page, then a quick build without wasm-opt)
+# at start and again when the Rust sources change.
 dev: install dev-vars
 	wrangler dev --local --ip 127.0.0.1 --port $(PORT) --persist-to $(PERSIST_DIR) \
 		--show-interactive-dev-session=false
 
-test: install lint host-test build deploy-check e2e client-test
+test: install lint host-test build deploy-check e2e web-test client-test
 
 lint:
 	cargo fmt --all -- --check
@@ -45,6 +46,12 @@ deploy-check:
 
 e2e:
 	CI=true USERDO_SKIP_BUILD=1 node e2e/run.mjs
+
+# The web example: a type check, then Chromium (Debian's, headless) driven by playwright-core
+# against a worker of its own.
+web-test:
+	client-ts/node_modules/.bin/tsc -p examples/web/tsconfig.json
+	CI=true node --test --test-concurrency=1 --test-timeout=120000 --test-reporter=spec e2e/browser/*.test.mjs
 
 client-test:
 	@if [ -f client-ts/package.json ]; then cd client-ts && npm test; fi
