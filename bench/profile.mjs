@@ -2,13 +2,14 @@
 // profiler of the worker's isolate, which the Durable Objects share locally): runs wrk at
 // concurrency 16 for a few seconds and prints where the isolate's time went, by function.
 //
-//   node bench/profile.mjs [floor|me|kv-read|kv-write|query] [seconds]
+//   node bench/profile.mjs [floor|me|kv-read|kv-write|query|fanout] [seconds]
+//   (fanout: 1,000 sockets of one user, 10 rounds of one KV write each, profiled)
 //
 // Uses the builds that exist (make bench builds them). For names of the wasm functions in the
 // profile, build without wasm-opt (bash scripts/build-worker.sh), which keeps the name section.
 import { join } from 'node:path';
 import { testVars } from '../e2e/run.mjs';
-import { api, expectOk, root, startWrangler, stopAll, wrk } from './run.mjs';
+import { api, expectOk, fanOut, openSockets, root, startWrangler, stopAll, wrk } from './run.mjs';
 
 const which = process.argv[2] ?? 'me';
 const seconds = Number(process.argv[3] ?? 5);
@@ -20,22 +21,31 @@ const server = await startWrangler({
 });
 try {
   let request = { path: '/' };
+  let token;
+  let sockets;
   if (!floor) {
     const { body } = await expectOk(api(server.url, 'POST', '/api/signup', { json: { email: `p-${Date.now()}@example.com`, password: 'correct horse battery' } }), 'signup');
-    const token = body.token;
+    token = body.token;
     await expectOk(api(server.url, 'PUT', '/api/kv/k', { token, json: { theme: 'dark' } }), 'kv');
     request = {
       me: { path: '/api/me', token },
       'kv-read': { path: '/api/kv/k', token },
       'kv-write': { method: 'PUT', path: '/api/kv/k', token, body: { theme: 'dark', size: 12 } },
       query: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
+      fanout: { path: '/api/me', token },
     }[which];
     if (!request) throw new Error(`unknown scenario ${which}`);
   }
-  wrk(server.url, request, 2); // warm-up
+  if (which === 'fanout') {
+    sockets = await openSockets(server.url, token, 1000);
+    await fanOut(server.url, token, sockets, 2); // warm-up
+  } else {
+    wrk(server.url, request, 2); // warm-up
+  }
 
   const targets = await (await fetch(`http://127.0.0.1:${server.inspectorPort}/json`)).json();
-  const ws = new WebSocket(targets[0].webSocketDebuggerUrl);
+  // wrangler's inspector proxy accepts only known origins, its own among them.
+  const ws = new WebSocket(targets[0].webSocketDebuggerUrl, { headers: { origin: `http://127.0.0.1:${server.inspectorPort}` } });
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
   let id = 0;
   const pending = new Map();
@@ -52,7 +62,14 @@ try {
   await send('Profiler.setSamplingInterval', { interval: 200 });
   await send('Profiler.start');
   // wrk runs in a child; this process only waits (the inspector's messages queue meanwhile).
-  const result = await new Promise((resolve) => setTimeout(() => resolve(wrk(server.url, request, seconds)), 10));
+  const result = which === 'fanout'
+    ? await (async () => {
+      const started = performance.now();
+      const f = await fanOut(server.url, token, sockets, 10);
+      console.log(`fan-out to 1000: p50 ${f.p50.toFixed(1)} ms, first socket ${f.firstP50.toFixed(1)} ms, write answered ${f.writeP50.toFixed(1)} ms`);
+      return { rps: 0, p50: f.p50, requests: 10, seconds: (performance.now() - started) / 1000 };
+    })()
+    : await new Promise((resolve) => setTimeout(() => resolve(wrk(server.url, request, seconds)), 10));
   const { result: { profile } } = await send('Profiler.stop');
   ws.close();
 
@@ -60,7 +77,8 @@ try {
   const self = new Map();
   profile.samples.forEach((nodeId, i) => {
     const f = byId.get(nodeId).callFrame;
-    const name = `${f.functionName || '(anonymous)'} ${f.url ? f.url.split('/').pop() : ''}`.trim();
+    const where = f.url ? `${f.url.split('/').pop()}${f.url.endsWith('.js') ? `:${f.lineNumber + 1}:${f.columnNumber + 1}` : ''}` : '';
+    const name = `${f.functionName || '(anonymous)'} ${where}`.trim();
     self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
@@ -68,9 +86,25 @@ try {
   console.log(`${which}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(2)} ms over ${result.seconds.toFixed(1)} s;` +
     ` isolate busy ${(busy / 1000).toFixed(0)} ms of ${(total / 1000).toFixed(0)} ms sampled,` +
     ` ${(busy / 1000 / result.requests).toFixed(3)} ms per request`);
+  // Grouped: wasm by crate (the first path segment of the function's name), the JS of the bundle,
+  // and the runtime's own (natives, the microtask queue, GC), each in ms per request.
+  const groups = new Map();
+  for (const [name, us] of self) {
+    let group;
+    if (/\.wasm/.test(name)) group = `wasm ${(name.replace(/^[<&*\s]+(dyn )?/, '').match(/^[A-Za-z0-9_]+/) ?? ['?'])[0]}`;
+    else if (/ index\.js:/.test(name)) group = 'js: the bundle (index.js)';
+    else group = `runtime: ${name}`;
+    groups.set(group, (groups.get(group) ?? 0) + us);
+  }
+  console.log('by group, ms per request:');
+  for (const [group, us] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    console.log(`${(us / 1000 / result.requests).toFixed(3).padStart(9)}  ${group}`);
+  }
+  console.log('by function, self time:');
   for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
     console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${(100 * us / total).toFixed(1).padStart(5)}%  ${name}`);
   }
 } finally {
+  for (const s of sockets ?? []) s.ws.close();
   await stopAll();
 }
