@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, offline-friendly, skipping whatever is already there at
 # the right version: the pinned Rust toolchain and its wasm32 target, worker-build, wasm-bindgen-cli
-# at the Cargo.lock version, and the npm packages of package.json (wrangler, Node 22, wasm-opt).
+# at the Cargo.lock version, the npm packages of package.json (wrangler, Node 22, wasm-opt,
+# playwright-core), and Debian's chromium for the browser test.
 # `make dev` and `make test` both run it; a second run only checks, in a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -47,16 +47,19 @@ after(async () => {
   await server?.stop();
 });
 
-/** A page in a browser context of its own (its own localStorage: another device). */
-async function openPage() {
-  const context = await browser.newContext({ viewport: { width: 760, height: 560 } });
+/**
+ * Opens the page in a browser context of its own (its own localStorage: another device), or as
+ * another tab of `context`.
+ */
+async function openPage(context) {
+  const own = !context;
+  context ??= await browser.newContext({ viewport: { width: 760, height: 560 } });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
   await page.goto(server.url + '/');
-  await page.locator('#signed-out').waitFor();
-  return { page, errors, close: () => context.close() };
+  return { page, errors, context, close: () => (own ? context.close() : page.close()) };
 }
 
 /** Signs in through the form: `button` is 'Sign up' or 'Log in'. */
@@ -121,6 +124,30 @@ test('a todo added in one page appears in another without a reload, and so does 
   }
 });
 
+test('two tabs of one browser share the sign-in, both update live, and a logout ends both', async () => {
+  const one = await openPage();
+  try {
+    await signIn(one.page, 'tabs@example.com', PASSWORD, 'Sign up');
+    const two = await openPage(one.context);
+    // Signed in from the tokens the first tab left in localStorage.
+    await two.page.locator('#whoami', { hasText: 'tabs@example.com' }).waitFor();
+    await one.page.locator('#live.open').waitFor();
+    await two.page.locator('#live.open').waitFor();
+
+    await two.page.getByLabel('New todo').fill('from the second tab');
+    await two.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await todo(one.page, 'from the second tab').waitFor();
+
+    // One session for both tabs: logging out in one ends it, and the other's socket closes (4001).
+    await one.page.locator('#account').getByRole('button', { name: 'Log out' }).click();
+    await one.page.locator('#status', { hasText: 'Logged out.' }).waitFor();
+    await two.page.locator('#signed-out').waitFor();
+    assert.deepEqual([...one.errors, ...two.errors], []);
+  } finally {
+    await one.close();
+  }
+});
+
 test('revoking a session in one page signs the other page out', async () => {
   const one = await openPage();
   const two = await openPage();
@@ -152,7 +179,7 @@ test('a password reset through the page: request, token from the dev outbox, con
   const { page, errors, close } = await openPage();
   try {
     await signIn(page, 'linus@example.com', PASSWORD, 'Sign up');
-    await page.getByRole('button', { name: 'Log out', exact: true }).first().click();
+    await page.locator('#account').getByRole('button', { name: 'Log out' }).click();
     await page.locator('#signed-out').waitFor();
     await page.locator('#status', { hasText: 'Logged out.' }).waitFor();
 

@@ -6,7 +6,16 @@
 set -euo pipefail
 web=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$web/../.." && pwd)
-mkdir -p "$web/build"
-cp "$web/index.html" "$web/app.css" "$web/_headers" "$web/build/"
+# Built beside build/, at the same depth, so the source map's relative paths come out the same.
+tmp="$web/.build.tmp"
+rm -rf "$tmp"
+mkdir "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+cp "$web/index.html" "$web/app.css" "$web/_headers" "$tmp/"
 "$root/node_modules/@esbuild/linux-x64/bin/esbuild" "$web/src/main.ts" --bundle --format=esm \
-  --target=es2022 --minify --sourcemap --log-level=warning --outfile="$web/build/app.js"
+  --target=es2022 --minify --sourcemap --log-level=warning --outfile="$tmp/app.js"
+# Only what changed is written: a running `wrangler dev` reloads at any write in that directory.
+mkdir -p "$web/build"
+for file in "$tmp"/*; do
+  cmp -s "$file" "$web/build/${file##*/}" || cp "$file" "$web/build/"
+done
