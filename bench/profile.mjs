@@ -2,23 +2,25 @@
 // profiler of the worker's isolate, which the Durable Objects share locally): runs wrk at
 // concurrency 16 for a few seconds and prints where the isolate's time went, by function.
 //
-//   node bench/profile.mjs [floor|me|kv-read|kv-write|query|fanout] [seconds]
+//   node bench/profile.mjs [floor|me|kv-read|kv-write|query|query100k|fanout] [seconds]
+//   (query100k: the query after 100,000 todos are written into the object's SQLite file)
 //   (fanout: 1,000 sockets of one user, 10 rounds of one KV write each, profiled)
 //
 // Uses the builds that exist (make bench builds them). For names of the wasm functions in the
 // profile, build without wasm-opt (bash scripts/build-worker.sh), which keeps the name section.
 import { join } from 'node:path';
 import { testVars } from '../e2e/run.mjs';
-import { api, expectOk, fanOut, openSockets, root, startWrangler, stopAll, wrk } from './run.mjs';
+import { api, expectOk, fanOut, openSockets, root, seedSqlite, startWrangler, stopAll, wrk } from './run.mjs';
 
 const which = process.argv[2] ?? 'me';
 const seconds = Number(process.argv[3] ?? 5);
 const floor = which === 'floor';
-const server = await startWrangler({
+const options = {
   name: `profile-${which}`,
   configPath: floor ? join(root, 'bench', 'floor', 'wrangler.toml') : join(root, 'wrangler.toml'),
   vars: floor ? {} : { ...testVars(), RATE_LIMIT_SIGNUP_PER_IP: '1000000/60' },
-});
+};
+let server = await startWrangler(options);
 try {
   let request = { path: '/' };
   let token;
@@ -32,9 +34,16 @@ try {
       'kv-read': { path: '/api/kv/k', token },
       'kv-write': { method: 'PUT', path: '/api/kv/k', token, body: { theme: 'dark', size: 12 } },
       query: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
+      query100k: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
       fanout: { path: '/api/me', token },
     }[which];
     if (!request) throw new Error(`unknown scenario ${which}`);
+  }
+  if (which === 'query100k') {
+    await expectOk(api(server.url, 'GET', '/api/tables/todos?limit=1', { token }), 'todos');
+    await server.stop();
+    seedSqlite(server.persistDir, 100_000);
+    server = await startWrangler({ ...options, persistDir: server.persistDir });
   }
   if (which === 'fanout') {
     sockets = await openSockets(server.url, token, 1000);
