@@ -132,7 +132,9 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   constructor(baseUrl: string, private readonly options: UserDoClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    const fetchImpl = options.fetch ?? globalThis.fetch;
+    // The global fetch is bound to globalThis: a browser refuses `fetch` called as a method of
+    // another object ("Illegal invocation").
+    const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
     if (!fetchImpl) throw new Error('userdo: no fetch implementation; pass options.fetch');
     this.fetchImpl = fetchImpl;
     this.storage = options.storage;

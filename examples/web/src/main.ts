@@ -36,13 +36,8 @@ const ui = {
   refreshSessions: $<HTMLButtonElement>('#refresh-sessions'),
 };
 
-// Tokens in localStorage: a reload keeps the session, and tabs of one browser share it. `fetch`
-// is wrapped because the client calls it as its own method, which a browser's `fetch` refuses
-// ("Illegal invocation") when it is not called on `window`.
-const client = new UserDoClient(location.origin, {
-  storage: localStorage,
-  fetch: (input, init) => fetch(input, init),
-});
+// Tokens in localStorage: a reload keeps the session, and tabs of one browser share it.
+const client = new UserDoClient(location.origin, { storage: localStorage });
 const todos = client.collection('todos');
 
 // ---- status line ----
