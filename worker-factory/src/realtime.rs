@@ -64,11 +64,17 @@ pub(crate) fn socket_state(ws: &WebSocket) -> Option<SocketState> {
 }
 
 /// Sends `events` (this request's, oldest first) to every open socket that has not had them; a
-/// socket that missed earlier ones is first sent those from the log, so none is skipped.
+/// socket that missed earlier ones is first sent those from the log, so none is skipped. Each
+/// event is serialised once, whatever the number of sockets.
 pub(crate) fn deliver(state: &State, core: &UserCore, events: &[Event]) {
-    let Some(newest) = events.last().map(|e| e.seq) else {
+    let (Some(first), Some(newest)) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq))
+    else {
         return;
     };
+    let frames: Vec<(i64, String)> = events
+        .iter()
+        .map(|e| (e.seq, realtime::event_frame(e)))
+        .collect();
     for ws in state.get_websockets() {
         let Some(mut socket) = socket_state(&ws) else {
             continue;
@@ -76,16 +82,14 @@ pub(crate) fn deliver(state: &State, core: &UserCore, events: &[Event]) {
         if socket.last_seq >= newest {
             continue;
         }
-        let first = events[0].seq;
-        let frames: Vec<String> = if socket.last_seq >= first - 1 {
-            events
+        let sent = if socket.last_seq >= first - 1 {
+            frames
                 .iter()
-                .filter(|e| e.seq > socket.last_seq)
-                .map(realtime::event_frame)
-                .collect()
+                .filter(|(seq, _)| *seq > socket.last_seq)
+                .all(|(_, frame)| ws.send_with_str(frame).is_ok())
         } else {
             match core.replay(socket.last_seq) {
-                Ok((frames, _)) => frames,
+                Ok((replayed, _)) => replayed.iter().all(|f| ws.send_with_str(f).is_ok()),
                 Err(e) => {
                     worker::console_error!("userdo: replay for a socket failed: {e}");
                     continue;
@@ -93,7 +97,7 @@ pub(crate) fn deliver(state: &State, core: &UserCore, events: &[Event]) {
             }
         };
         // A socket that is closing cannot be sent to; its close handler tidies up.
-        if frames.iter().all(|f| ws.send_with_str(f).is_ok()) {
+        if sent {
             socket.last_seq = newest;
             remember(&ws, &socket);
         }
