@@ -17,12 +17,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { testVars } from '../e2e/run.mjs';
+import { configCopy, freePort, testVars, toolEnv } from '../e2e/run.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'node_modules', '.bin');
@@ -40,14 +39,6 @@ const PASSWORD = 'correct horse battery';
 // The default worker's PBKDF2 iteration count (PBKDF2_ITERATIONS is not set: userdo's default).
 const ITERATIONS = 600_000;
 
-const toolEnv = () => ({
-  ...process.env,
-  PATH: [bin, join(process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo'), 'bin'), process.env.PATH].join(delimiter),
-  CI: 'true',
-  WRANGLER_SEND_METRICS: 'false',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-});
-
 const log = (...args) => console.error('bench:', ...args);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -60,31 +51,6 @@ function run(cmd, args, opts = {}) {
     throw new Error(`${cmd} ${args.join(' ')} failed (${res.status}):\n${res.stdout ?? ''}${res.stderr ?? ''}`);
   }
   return { stdout: res.stdout ?? '', stderr: res.stderr ?? '', ms: performance.now() - started };
-}
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-/** A copy of a wrangler.toml without its [build] section (the workers are built already), its paths made absolute. */
-function configCopy(configPath, work) {
-  const out = join(work, 'wrangler.toml');
-  writeFileSync(out, readFileSync(configPath, 'utf8')
-    .replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '')
-    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(join(dirname(configPath), main))}`)
-    // wrangler refuses a missing assets directory: one never built is created empty (as e2e does).
-    .replace(/^(\[assets\]\n(?:(?!\[).*\n)*?)directory = "(.*)"$/m, (_, head, assets) => {
-      mkdirSync(join(dirname(configPath), assets), { recursive: true });
-      return `${head}directory = ${JSON.stringify(join(dirname(configPath), assets))}`;
-    }));
-  return out;
 }
 
 const running = new Set();

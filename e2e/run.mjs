@@ -25,7 +25,7 @@ const bin = join(root, 'node_modules', '.bin');
 mkdirSync(artifacts, { recursive: true });
 
 // wrangler needs the Node 22 of node_modules/.bin, whatever Node started this script.
-const toolEnv = () => ({
+export const toolEnv = () => ({
   ...process.env,
   PATH: [bin, join(process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo'), 'bin'), process.env.PATH].join(delimiter),
   CI: 'true',
@@ -33,7 +33,7 @@ const toolEnv = () => ({
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
 });
 
-const freePort = () =>
+export const freePort = () =>
   new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -55,6 +55,26 @@ const tail = (path, lines = 40) => {
 const running = new Set();
 
 /**
+ * Writes into `work` a copy of the wrangler.toml at `configPath` for a worker that is built
+ * already: without its [build] section, which keeps wrangler from rebuilding and restarting
+ * mid-run when a source file changes, and with its paths (main, the [assets] directory) made
+ * absolute. wrangler refuses a missing assets directory, so one never built is created empty (the
+ * API does not need the page). Returns the copy's path.
+ */
+export function configCopy(configPath, work) {
+  const base = dirname(configPath);
+  const out = join(work, 'wrangler.toml');
+  writeFileSync(out, readFileSync(configPath, 'utf8')
+    .replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '')
+    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(join(base, main))}`)
+    .replace(/^(\[assets\]\n(?:(?!\[).*\n)*?)directory = "(.*)"$/m, (_, head, assets) => {
+      mkdirSync(join(base, assets), { recursive: true });
+      return `${head}directory = ${JSON.stringify(join(base, assets))}`;
+    }));
+  return out;
+}
+
+/**
  * Starts `wrangler dev` with the given variables (written to a temporary env file) and a fresh
  * data directory unless `persistDir` names one; its output goes to e2e/artifacts/<name>.log.
  * Returns { url, stop, logPath, persistDir } once it answers HTTP.
@@ -68,18 +88,7 @@ export async function startWorker({ name = 'wrangler', vars, persistDir }) {
   const dir = persistDir ?? join(work, 'state');
   const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
-  // The worker is built already: a copy of wrangler.toml without its [build] section keeps wrangler
-  // from rebuilding and restarting mid-test when a source file changes. Its paths (main, the
-  // [assets] directory) become absolute; wrangler refuses a missing assets directory, so one that
-  // was never built is created empty (the API does not need the page).
-  const config = join(work, 'wrangler.toml');
-  writeFileSync(config, readFileSync(join(root, 'wrangler.toml'), 'utf8')
-    .replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '')
-    .replace(/^main = "(.*)"$/m, (_, main) => `main = ${JSON.stringify(join(root, main))}`)
-    .replace(/^(\[assets\]\n(?:(?!\[).*\n)*?)directory = "(.*)"$/m, (_, head, assets) => {
-      mkdirSync(join(root, assets), { recursive: true });
-      return `${head}directory = ${JSON.stringify(join(root, assets))}`;
-    }));
+  const config = configCopy(join(root, 'wrangler.toml'), work);
   // Its own process group (detached): wrangler runs workerd as children, which a signal to
   // wrangler alone does not reach.
   const child = spawn(
