@@ -21,7 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
-import { configCopy, freePort, testVars, toolEnv } from '../e2e/run.mjs';
+import { configCopy, freePort, stopGroup, testVars, toolEnv } from '../e2e/run.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'node_modules', '.bin');
@@ -88,13 +88,7 @@ export async function startWrangler({ name, configPath, vars = {}, persistDir })
   const exit = new Promise((resolve) => child.on('exit', (code) => { exited = true; resolve(code); }));
   let stopping;
   const stop = () => (stopping ??= (async () => {
-    if (!exited) {
-      try { process.kill(-child.pid, 'SIGINT'); } catch {}
-      const killed = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
-      await exit;
-      clearTimeout(killed);
-    }
-    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    await stopGroup(child, exit, () => exited);
     rmSync(work, { recursive: true, force: true });
     running.delete(stop);
   })());

@@ -55,6 +55,21 @@ const tail = (path, lines = 40) => {
 const running = new Set();
 
 /**
+ * Stops a process group started detached (wrangler and its workerd children): SIGINT, SIGKILL
+ * if it has not exited after 5 s, then SIGKILL to whatever of the group outlives its leader.
+ * `exit` resolves when the leader exits; `exited()` says whether it has.
+ */
+export async function stopGroup(child, exit, exited) {
+  if (!exited()) {
+    try { process.kill(-child.pid, 'SIGINT'); } catch {}
+    const killed = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
+    await exit;
+    clearTimeout(killed);
+  }
+  try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+}
+
+/**
  * Writes into `work` a copy of the wrangler.toml at `configPath` for a worker that is built
  * already: without its [build] section, which keeps wrangler from rebuilding and restarting
  * mid-run when a source file changes, and with its paths (main, the [assets] directory) made
@@ -106,14 +121,7 @@ export async function startWorker({ name = 'wrangler', vars, persistDir }) {
   let stopping;
   const stop = () => (stopping ??= stopNow());
   const stopNow = async () => {
-    if (!exited) {
-      try { process.kill(-child.pid, 'SIGINT'); } catch {}
-      const killed = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch {} }, 5000);
-      await exit;
-      clearTimeout(killed);
-    }
-    // The group leader is gone; make sure no workerd of its group outlives it.
-    try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+    await stopGroup(child, exit, () => exited);
     rmSync(envFile, { force: true });
     if (!persistDir) rmSync(work, { recursive: true, force: true });
     running.delete(stop);

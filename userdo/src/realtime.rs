@@ -73,13 +73,22 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             ],
         )?;
         let session_id = rows.first().ok_or(Error::InvalidToken)?.text(0)?.to_owned();
-        if !self.live_session_ids()?.contains(&session_id) {
+        if !self.session_is_live(&session_id)? {
             return Err(Error::SessionRevoked);
         }
         Ok(Principal {
             user_id: self.user_id.clone(),
             session_id,
         })
+    }
+
+    /// Whether the session `id` is live now.
+    pub fn session_is_live(&self, id: &str) -> Result<bool> {
+        let rows = self.store.query(
+            "SELECT 1 FROM _userdo_sessions WHERE id = ? AND expires_at > ?",
+            &[id.into(), Value::Integer(self.platform.now_ms())],
+        )?;
+        Ok(!rows.is_empty())
     }
 
     /// The ids of the sessions that are live now.

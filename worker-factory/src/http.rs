@@ -120,6 +120,11 @@ pub fn is_local_http(url: &worker::Url) -> bool {
     url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
+/// A JSON response as the core's `Result`, for handlers that return API errors.
+pub(crate) fn respond<T: Serialize>(status: u16, body: &T) -> Result<Response, Error> {
+    json(status, body).map_err(internal)
+}
+
 /// Reads a JSON body of at most `limit` bytes: 413 above it, 400 `invalid_json` when it does not
 /// parse.
 pub async fn read_json_body(req: &mut Request, limit: usize) -> Result<serde_json::Value, Error> {

@@ -12,7 +12,7 @@ use userdo::{Error, Result, kv};
 use worker::{Method, Request, Response};
 
 use crate::app::UserCore;
-use crate::http::{DATA_BODY_LIMIT, internal, read_json_body};
+use crate::http::{DATA_BODY_LIMIT, internal, read_json_body, respond};
 
 /// Answers `/api/kv`, `/api/kv/{key}` and `/data`.
 pub(crate) async fn handle(core: &UserCore, req: &mut Request) -> Result<Response> {
@@ -112,10 +112,6 @@ fn no_such_key() -> Error {
 /// object bounds it again rather than trust that.
 async fn read_json(req: &mut Request) -> Result<Value> {
     read_json_body(req, DATA_BODY_LIMIT).await
-}
-
-fn respond(status: u16, body: &Value) -> Result<Response> {
-    crate::http::json(status, body).map_err(internal)
 }
 
 /// The first value of `name` in a query string (`a=1&b=2`, `+` for space), decoded strictly:

@@ -13,7 +13,7 @@ use userdo::{ClientInfo, Error, Principal, Result, UserDo, account, migrate, rea
 use worker::{Env, Method, Request, Response, State, WebSocket, WebSocketIncomingMessage};
 
 use crate::app::{ObjectCtx, UserApp, UserCore};
-use crate::http::{AUTH_BODY_LIMIT, DATA_BODY_LIMIT, error_response, json, read_body};
+use crate::http::{AUTH_BODY_LIMIT, DATA_BODY_LIMIT, error_response, read_body, respond};
 use crate::mail;
 use crate::settings::settings_from_env;
 use crate::store::{DoStore, WorkerPlatform};
@@ -456,8 +456,4 @@ async fn parse<T: serde::de::DeserializeOwned + api::Validate>(req: &mut Request
 
 fn ok() -> serde_json::Value {
     serde_json::json!({ "ok": true })
-}
-
-fn respond<T: serde::Serialize>(status: u16, body: &T) -> Result<Response> {
-    json(status, body).map_err(crate::http::internal)
 }

@@ -122,5 +122,5 @@ pub(crate) fn close_ended_sessions(state: &State, core: &UserCore) -> Result<()>
 
 /// Whether the socket's session is still live.
 pub(crate) fn session_is_live(core: &UserCore, socket: &SocketState) -> Result<bool> {
-    Ok(core.live_session_ids()?.contains(&socket.session_id))
+    core.session_is_live(&socket.session_id)
 }

@@ -8,7 +8,7 @@ use userdo::{Error, Result};
 use worker::{Method, Request, Response};
 
 use crate::app::UserCore;
-use crate::http::{DATA_BODY_LIMIT, internal, json, read_json_body};
+use crate::http::{DATA_BODY_LIMIT, internal, read_json_body, respond};
 
 /// Answers `/api/tables/{table}` and `/api/tables/{table}/{id}`.
 pub(crate) async fn handle(core: &UserCore, req: &mut Request) -> Result<Response> {
@@ -70,8 +70,4 @@ fn no_such_table() -> Error {
 
 fn no_such_row(id: &str) -> Error {
     Error::NotFound(format!("no row with id {id:?}"))
-}
-
-fn respond<T: serde::Serialize>(status: u16, body: &T) -> Result<Response> {
-    json(status, body).map_err(internal)
 }

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::query::{self, QuerySpec};
-use super::{StoredFields, TableDef, schema};
+use super::{StoredFields, TableDef};
 use crate::UserDo;
 use crate::error::{Error, Result};
 use crate::events::{TableChange, TableOp};
@@ -71,28 +71,26 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         let Json::Object(patch) = patch else {
             return Err(Error::InvalidJson("a patch must be a JSON object".into()));
         };
-        let current = self
-            .get_row(def, id)?
+        let (old, created_at) = self
+            .raw_row(def, id)?
             .ok_or_else(|| Error::NotFound(format!("no row {id:?} in {}", def.name())))?;
-        let Json::Object(mut merged) = current.clone() else {
-            return Err(Error::Internal("a stored row is not an object".into()));
-        };
-        let created_at = current["createdAt"].as_i64().unwrap_or_default();
-        for system in schema::SYSTEM_FIELDS {
-            merged.remove(system);
-        }
-        // Unknown and system fields in the patch are rejected by validate_row.
+        let is_field = |key: &str| def.fields().iter().any(|f| f.name == key);
+        // The row as the type sees it, with the patch on top; unknown and system fields in the
+        // patch are rejected by validate_row.
+        let mut merged: Map<String, Json> = old
+            .iter()
+            .filter(|(k, _)| is_field(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         merged.extend(patch);
         let data = def.validate_row(Json::Object(merged))?;
         let now = self.platform.now_ms();
         let out = output(def, id, data.clone(), created_at, now);
         // Fields dropped from the row type keep their stored values (see the evolution rules).
         let mut stored = data;
-        if let (Json::Object(stored), Some(Json::Object(old))) =
-            (&mut stored, self.raw_data(def, id)?)
-        {
+        if let Json::Object(stored) = &mut stored {
             for (key, value) in old {
-                if !def.fields().iter().any(|f| f.name == key) && !stored.contains_key(&key) {
+                if !is_field(&key) && !stored.contains_key(&key) {
                     stored.insert(key, value);
                 }
             }
@@ -117,18 +115,30 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         Ok(out)
     }
 
-    /// The stored JSON of a row, fields dropped from the row type included.
-    fn raw_data(&self, def: &TableDef, id: &str) -> Result<Option<Json>> {
+    /// The stored JSON object of a row (fields dropped from the row type included) and its
+    /// `created_at`.
+    fn raw_row(&self, def: &TableDef, id: &str) -> Result<Option<(Map<String, Json>, i64)>> {
         let rows = self.store.query(
-            &format!("SELECT data FROM \"{}\" WHERE id = ?", def.sql_table()),
+            &format!(
+                "SELECT data, created_at FROM \"{}\" WHERE id = ?",
+                def.sql_table()
+            ),
             &[id.into()],
         )?;
-        rows.first()
-            .map(|r| {
-                serde_json::from_str(r.text(0)?)
-                    .map_err(|e| Error::Internal(format!("stored row of {}: {e}", def.name())))
-            })
-            .transpose()
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        match serde_json::from_str(row.text(0)?) {
+            Ok(Json::Object(data)) => Ok(Some((data, row.int(1)?))),
+            Ok(_) => Err(Error::Internal(format!(
+                "a stored row of {} is not an object",
+                def.name()
+            ))),
+            Err(e) => Err(Error::Internal(format!(
+                "stored row of {}: {e}",
+                def.name()
+            ))),
+        }
     }
 
     /// Deletes the row; `false` (and no event) when there was none.
