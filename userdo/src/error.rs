@@ -92,15 +92,41 @@ pub enum Error {
     /// The deployment is misconfigured, for example `JWT_SECRET` is missing (500 `internal`).
     #[error("configuration error: {0}")]
     Config(String),
-    /// Any other failure (500 `internal`); the detail is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// Any other failure (500 `internal`); the detail (and its source chain) is logged, never
+    /// sent. Build one with [`Error::internal`] or [`Error::internal_from`].
+    #[error("internal error: {context}")]
+    Internal {
+        /// What was being done.
+        context: String,
+        /// The failure underneath, kept for the log.
+        #[source]
+        source: Option<Box<dyn std::error::Error + 'static>>,
+    },
 }
 
 /// A shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An internal error (500) with no underlying error: `context` says what went wrong.
+    pub fn internal(context: impl Into<String>) -> Self {
+        Error::Internal {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// An internal error (500) caused by `source`, which is kept (and logged with `context`).
+    pub fn internal_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + 'static,
+    ) -> Self {
+        Error::Internal {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// A validation error for one field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let mut errors = FieldErrors::new();
@@ -124,7 +150,7 @@ impl Error {
             Error::UnsupportedMediaType => 415,
             Error::UpgradeRequired => 426,
             Error::RateLimited { .. } => 429,
-            Error::Config(_) | Error::Internal(_) => 500,
+            Error::Config(_) | Error::Internal { .. } => 500,
         }
     }
 
@@ -147,7 +173,7 @@ impl Error {
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::UpgradeRequired => "upgrade_required",
             Error::RateLimited { .. } => "rate_limited",
-            Error::Config(_) | Error::Internal(_) => "internal",
+            Error::Config(_) | Error::Internal { .. } => "internal",
         }
     }
 
@@ -157,8 +183,19 @@ impl Error {
     }
 
     /// What is written to the log for this error, if anything: internals only.
+    /// The message is followed by its chain of sources (`a: b: c`).
     pub fn log_detail(&self) -> Option<String> {
-        self.is_internal().then(|| self.to_string())
+        if !self.is_internal() {
+            return None;
+        }
+        let mut detail = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            detail.push_str(": ");
+            detail.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Some(detail)
     }
 
     /// The JSON body sent to the client: `{"error": {"code", "message", "details"?}}`.
@@ -225,7 +262,16 @@ fn camel_case(field: &str) -> String {
 
 impl From<crate::store::StoreError> for Error {
     fn from(e: crate::store::StoreError) -> Self {
-        Error::Internal(format!("storage: {}", e.0))
+        Error::internal_from("storage", e)
+    }
+}
+
+/// A failure of the Workers runtime (a binding, a fetch, a response) is internal: logged with
+/// its source, never shown. With this, runtime code and application handlers use plain `?`.
+#[cfg(feature = "worker")]
+impl From<worker::Error> for Error {
+    fn from(e: worker::Error) -> Self {
+        Error::internal_from("runtime", e)
     }
 }
 
@@ -235,9 +281,15 @@ mod tests {
 
     #[test]
     fn internal_errors_never_show_their_detail() {
-        let body = Error::Internal("SELECT secret FROM x".into()).to_body();
+        let body = Error::internal("SELECT secret FROM x").to_body();
         assert_eq!(body["error"]["code"], "internal");
         assert!(!body.to_string().contains("SELECT"));
+        let caused = Error::internal_from("storage", crate::store::StoreError("disk I/O".into()));
+        assert!(!caused.to_body().to_string().contains("disk"));
+        assert_eq!(
+            caused.log_detail().as_deref(),
+            Some("internal error: storage: disk I/O")
+        );
         assert_eq!(Error::Config("no key".into()).status(), 500);
     }
 

@@ -165,7 +165,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             .and_then(|r| r.first())
             .map(|r| r.int(0))
             .transpose()?
-            .ok_or_else(|| Error::Internal("the event log returned no seq".into()))?;
+            .ok_or_else(|| Error::internal("the event log returned no seq"))?;
         rows.truncate(count);
         if seq % PRUNE_EVERY == 0 {
             self.store.execute(
@@ -231,7 +231,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
                     seq: r.int(0)?,
                     event: r.text(1)?.to_owned(),
                     data: serde_json::from_str(r.text(2)?)
-                        .map_err(|e| Error::Internal(format!("event data: {e}")))?,
+                        .map_err(|e| Error::internal_from("event data", e))?,
                     ts: r.int(3)?,
                 })
             })

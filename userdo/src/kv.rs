@@ -52,7 +52,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         rows.first()
             .map(|row| {
                 serde_json::from_str(row.text(0)?)
-                    .map_err(|e| Error::Internal(format!("stored KV value: {e}")))
+                    .map_err(|e| Error::internal_from("stored KV value", e))
             })
             .transpose()
     }

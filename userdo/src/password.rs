@@ -78,13 +78,13 @@ impl PasswordHasher {
         Pbkdf2::default()
             .hash_password_customized(password.as_bytes(), salt, None, None, self.params)
             .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("password hashing: {e}")))
+            .map_err(|e| Error::internal_from("password hashing", e))
     }
 
     /// Verifies a password against a stored PHC string, in constant time.
     pub fn verify(&self, password: &str, stored: &str) -> Result<Verified> {
         let hash = PasswordHash::new(stored)
-            .map_err(|e| Error::Internal(format!("stored password hash unreadable: {e}")))?;
+            .map_err(|e| Error::internal_from("stored password hash unreadable", e))?;
         if Pbkdf2::default()
             .verify_password(password.as_bytes(), &hash)
             .is_err()

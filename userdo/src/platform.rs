@@ -10,7 +10,7 @@ pub trait Platform {
 
     /// Fills `buf` from the operating system's (or the runtime's) secure random source.
     fn fill_random(&self, buf: &mut [u8]) -> Result<()> {
-        getrandom::fill(buf).map_err(|e| Error::Internal(format!("random source: {e}")))
+        getrandom::fill(buf).map_err(|e| Error::internal_from("random source", e))
     }
 
     /// Seconds since the Unix epoch.

@@ -270,7 +270,7 @@ mod tests {
         let v: Json = serde_json::from_str(&frame).unwrap();
         assert_eq!(v["id"], json!(7));
         assert_eq!(v["error"]["code"], json!("not_found"));
-        let internal = error_frame(&Json::Null, &Error::Internal("SELECT secret".into()));
+        let internal = error_frame(&Json::Null, &Error::internal("SELECT secret"));
         assert!(!internal.contains("SELECT"));
     }
 }

@@ -101,7 +101,7 @@ impl TokenKeys {
             typ: ACCESS_TYP.to_owned(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| Error::Internal(format!("signing: {e}")))
+            .map_err(|e| Error::internal_from("signing", e))
     }
 
     /// Verifies an access token's signature, algorithm, kind, issuer, audience and expiry.

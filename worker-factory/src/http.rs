@@ -41,7 +41,7 @@ pub fn error_response(error: &Error) -> worker::Result<Response> {
 
 /// Converts a `worker` error into an internal error (logged, never shown).
 pub fn internal(e: worker::Error) -> Error {
-    Error::Internal(e.to_string())
+    Error::from(e)
 }
 
 /// Requires `Content-Type: application/json` (parameters allowed).

@@ -56,7 +56,7 @@ pub(crate) async fn check(
         .and_then(|id| id.get_stub())
         .map_err(internal)?;
     let body = serde_json::to_string(&Check { limit, count })
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(|e| Error::internal_from("rate limiter", e))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
     let req = Request::new_with_init("https://limiter.internal/check", &init).map_err(internal)?;

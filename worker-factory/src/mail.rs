@@ -84,7 +84,7 @@ impl Mailer for WebhookMailer {
         let response = Fetch::Request(req).send().await.map_err(internal)?;
         match response.status_code() {
             200..=299 => Ok(()),
-            status => Err(Error::Internal(format!("mail webhook answered {status}"))),
+            status => Err(Error::internal(format!("mail webhook answered {status}"))),
         }
     }
 }

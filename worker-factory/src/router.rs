@@ -297,7 +297,7 @@ impl UserDoWorker {
                 .await?;
                 let me: Value = read_json(me, 200).await?;
                 let user: User = serde_json::from_value(me["user"].clone())
-                    .map_err(|e| Error::Internal(format!("object answered /api/me with {e}")))?;
+                    .map_err(|e| Error::internal_from("object answered /api/me", e))?;
                 return handler(
                     req,
                     AuthUser {
@@ -497,7 +497,7 @@ impl UserDoWorker {
                     return Err(Error::UpgradeRequired);
                 }
                 let mut path = Url::parse("https://userdo.internal/api/ws")
-                    .map_err(|e| Error::Internal(format!("url: {e}")))?;
+                    .map_err(|e| Error::internal_from("url", e))?;
                 path.query_pairs_mut().extend_pairs(query);
                 let internal_req = internal_request(
                     Method::Get,
@@ -752,7 +752,7 @@ async fn read_json(mut response: Response, expect: u16) -> Result<Value> {
         Some("session_revoked") => Error::SessionRevoked,
         Some("invalid_token") => Error::InvalidToken,
         Some("unauthenticated") => Error::Unauthenticated,
-        _ => Error::Internal(format!("object answered {status}")),
+        _ => Error::internal(format!("object answered {status}")),
     })
 }
 
@@ -788,7 +788,7 @@ async fn with_auth_cookies(
     let body: Value = response.json().await.map_err(internal)?;
     let (Some(token), Some(refresh)) = (body["token"].as_str(), body["refreshToken"].as_str())
     else {
-        return Err(Error::Internal("auth response without tokens".into()));
+        return Err(Error::internal("auth response without tokens"));
     };
     let out = json(status, &body).map_err(internal)?;
     let h = out.headers();

@@ -90,7 +90,8 @@ impl UserApp for DefaultApp {
             }
             Call::RenameTodo { id, title } => {
                 let row = todos.update(&id, json!({ "title": title }))?;
-                serde_json::to_value(row).map_err(|e| userdo::Error::Internal(e.to_string()))
+                serde_json::to_value(row)
+                    .map_err(|e| userdo::Error::internal_from("row to JSON", e))
             }
         }
     }

@@ -45,7 +45,7 @@ struct Applied {
 
 fn parse_record(text: &str) -> Result<Applied> {
     let value: Json =
-        serde_json::from_str(text).map_err(|e| Error::Internal(format!("table registry: {e}")))?;
+        serde_json::from_str(text).map_err(|e| Error::internal_from("table registry", e))?;
     let fields = value["fields"]
         .as_array()
         .map(|a| {

@@ -264,7 +264,7 @@ fn normalize<T: TableRow>(row: Json) -> Result<Json> {
         Error::field(&field, message)
     })?;
     parsed.validate()?;
-    serde_json::to_value(&parsed).map_err(|e| Error::Internal(format!("row to JSON: {e}")))
+    serde_json::to_value(&parsed).map_err(|e| Error::internal_from("row to JSON", e))
 }
 
 /// The tables of an application, each with its HTTP access.

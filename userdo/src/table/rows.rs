@@ -130,14 +130,14 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         };
         match serde_json::from_str(row.text(0)?) {
             Ok(Json::Object(data)) => Ok(Some((data, row.int(1)?))),
-            Ok(_) => Err(Error::Internal(format!(
+            Ok(_) => Err(Error::internal(format!(
                 "a stored row of {} is not an object",
                 def.name()
             ))),
-            Err(e) => Err(Error::Internal(format!(
-                "stored row of {}: {e}",
-                def.name()
-            ))),
+            Err(e) => Err(Error::internal_from(
+                format!("stored row of {}", def.name()),
+                e,
+            )),
         }
     }
 
@@ -205,6 +205,6 @@ fn output(def: &TableDef, id: &str, data: Json, created_at: i64, updated_at: i64
 
 fn read_row(def: &TableDef, row: &Row) -> Result<Json> {
     let data: Json = serde_json::from_str(row.text(1)?)
-        .map_err(|e| Error::Internal(format!("stored row of {}: {e}", def.name())))?;
+        .map_err(|e| Error::internal_from(format!("stored row of {}", def.name()), e))?;
     Ok(output(def, row.text(0)?, data, row.int(2)?, row.int(3)?))
 }

@@ -67,7 +67,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
 }
 
 fn typed<T: TableRow>(row: Json) -> Result<Stored<T>> {
-    serde_json::from_value(row).map_err(|e| Error::Internal(format!("stored row: {e}")))
+    serde_json::from_value(row).map_err(|e| Error::internal_from("stored row", e))
 }
 
 impl<S: Store, P: Platform, T: TableRow> Table<'_, S, P, T> {
@@ -79,7 +79,7 @@ impl<S: Store, P: Platform, T: TableRow> Table<'_, S, P, T> {
     /// Validates and stores a new row.
     pub fn create(&self, row: &T) -> Result<Stored<T>> {
         let value =
-            serde_json::to_value(row).map_err(|e| Error::Internal(format!("row to JSON: {e}")))?;
+            serde_json::to_value(row).map_err(|e| Error::internal_from("row to JSON", e))?;
         typed(self.core.insert_row(&self.def, value)?)
     }
 
