@@ -7,10 +7,6 @@ use serde::Serialize;
 use userdo::Error;
 use worker::{Headers, Request, Response};
 
-/// Bodies of auth endpoints are limited to this many bytes, checked before parsing.
-pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
-/// The largest KV or table request body: a 1 MiB value plus room for its key (`POST /data`).
-pub const DATA_BODY_LIMIT: usize = 1024 * 1024 + 1024;
 /// The access-token cookie.
 pub const TOKEN_COOKIE: &str = "token";
 /// The refresh-token cookie.
@@ -37,11 +33,6 @@ pub fn error_response(error: &Error) -> worker::Result<Response> {
             .set("retry-after", &retry_after_secs.to_string())?;
     }
     Ok(response)
-}
-
-/// Converts a `worker` error into an internal error (logged, never shown).
-pub fn internal(e: worker::Error) -> Error {
-    Error::from(e)
 }
 
 /// Requires `Content-Type: application/json` (parameters allowed).
@@ -79,7 +70,7 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error
         return Ok(body);
     };
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(internal)?;
+        let chunk = chunk?;
         if body.len() + chunk.len() > limit {
             return Err(too_large);
         }
@@ -120,15 +111,27 @@ pub fn is_local_http(url: &worker::Url) -> bool {
     url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
-/// A JSON response as the core's `Result`, for handlers that return API errors.
-pub(crate) fn respond<T: Serialize>(status: u16, body: &T) -> Result<Response, Error> {
-    json(status, body).map_err(internal)
+/// A JSON response as the core's `Result`: what handlers return.
+pub fn respond<T: Serialize>(status: u16, body: &T) -> Result<Response, Error> {
+    Ok(json(status, body)?)
 }
 
-/// Reads a JSON body of at most `limit` bytes: 413 above it, 400 `invalid_json` when it does not
-/// parse.
-pub async fn read_json_body(req: &mut Request, limit: usize) -> Result<serde_json::Value, Error> {
-    let bytes = read_body(req, limit).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|_| Error::InvalidJson("request body is not valid JSON".into()))
+/// A JSON response from text that already is JSON (an object's answer passed on).
+pub(crate) fn json_text(status: u16, text: String) -> worker::Result<Response> {
+    let response = Response::ok(text)?.with_status(status);
+    let headers = response.headers();
+    headers.set("content-type", "application/json")?;
+    headers.set("cache-control", "no-store")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    Ok(response)
+}
+
+/// A response whose headers can be changed (those from a stub are immutable).
+pub(crate) fn mutable(response: Response) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (k, v) in response.headers().entries() {
+        headers.append(&k, &v)?;
+    }
+    let status = response.status_code();
+    Ok(response.with_headers(headers).with_status(status))
 }

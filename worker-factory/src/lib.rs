@@ -3,16 +3,17 @@
 //! ([`UserApp`], [`user_object!`]), and Durable Object SQLite as a [`userdo::Store`] ([`DoStore`]).
 
 pub mod app;
+mod hop;
 pub mod http;
-mod kv_http;
 mod limiter;
 pub mod mail;
 mod object;
 pub mod realtime;
+pub mod responses;
 mod router;
+pub mod routes;
 mod settings;
 pub mod store;
-mod tables_http;
 
 pub use app::{ObjectCtx, UserApp, UserCore};
 pub use limiter::LimiterObject;

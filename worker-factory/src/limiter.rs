@@ -6,7 +6,7 @@ use userdo::ratelimit::{self, Decision, Limit};
 use userdo::{Error, Platform, Result, migrate};
 use worker::{Method, ObjectNamespace, Request, RequestInit, Response, State};
 
-use crate::http::{error_response, internal, json};
+use crate::http::{error_response, json};
 use crate::store::{DoStore, WorkerPlatform};
 
 /// What the worker asks a limiter object.
@@ -31,13 +31,13 @@ impl LimiterObject {
     /// Answers a check from the worker.
     pub async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let result = async {
-            let check: Check = req.json().await.map_err(internal)?;
+            let check: Check = req.json().await?;
             let store = DoStore::new(self.state.storage());
             let now = WorkerPlatform.now_ms();
             migrate::migrate(&store, "limits", ratelimit::MIGRATIONS, now)?;
             let bucket = self.state.id().to_string();
             let decision = ratelimit::check(&store, &bucket, check.limit, now, check.count)?;
-            json(200, &decision).map_err(internal)
+            Ok(json(200, &decision)?)
         }
         .await;
         result.or_else(|e: Error| error_response(&e))
@@ -53,15 +53,14 @@ pub(crate) async fn check(
 ) -> Result<()> {
     let stub = namespace
         .id_from_name(&userdo::token::hash_token(bucket))
-        .and_then(|id| id.get_stub())
-        .map_err(internal)?;
+        .and_then(|id| id.get_stub())?;
     let body = serde_json::to_string(&Check { limit, count })
         .map_err(|e| Error::internal_from("rate limiter", e))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
-    let req = Request::new_with_init("https://limiter.internal/check", &init).map_err(internal)?;
-    let mut response = stub.fetch_with_request(req).await.map_err(internal)?;
-    let decision: Decision = response.json().await.map_err(internal)?;
+    let req = Request::new_with_init("https://limiter.internal/check", &init)?;
+    let mut response = stub.fetch_with_request(req).await?;
+    let decision: Decision = response.json().await?;
     decision.into_result()
 }
 

@@ -7,7 +7,6 @@ use userdo::mail::{Mail, Mailer};
 use userdo::{Error, Result, Store};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
-use crate::http::internal;
 use crate::settings::env_value;
 
 const CREATE_OUTBOX: &str = "CREATE TABLE IF NOT EXISTS _userdo_dev_outbox (
@@ -66,13 +65,9 @@ pub struct WebhookMailer {
 impl Mailer for WebhookMailer {
     async fn send(&self, mail: &Mail) -> Result<()> {
         let headers = Headers::new();
-        headers
-            .set("content-type", "application/json")
-            .map_err(internal)?;
+        headers.set("content-type", "application/json")?;
         if let Some(secret) = &self.secret {
-            headers
-                .set("authorization", &format!("Bearer {secret}"))
-                .map_err(internal)?;
+            headers.set("authorization", &format!("Bearer {secret}"))?;
         }
         let body =
             json!({ "to": mail.to, "subject": mail.subject, "text": mail.text, "kind": mail.kind });
@@ -80,8 +75,8 @@ impl Mailer for WebhookMailer {
         init.with_method(Method::Post)
             .with_headers(headers)
             .with_body(Some(body.to_string().into()));
-        let req = Request::new_with_init(&self.url, &init).map_err(internal)?;
-        let response = Fetch::Request(req).send().await.map_err(internal)?;
+        let req = Request::new_with_init(&self.url, &init)?;
+        let response = Fetch::Request(req).send().await?;
         match response.status_code() {
             200..=299 => Ok(()),
             status => Err(Error::internal(format!("mail webhook answered {status}"))),

@@ -7,7 +7,6 @@ use userdo::{Event, Principal, Result};
 use worker::{State, WebSocket, WebSocketPair, WebSocketRequestResponsePair};
 
 use crate::app::UserCore;
-use crate::http::internal;
 
 /// The text a client sends to keep a socket alive, and the answer the runtime gives to it without
 /// waking the object.
@@ -33,14 +32,14 @@ pub(crate) fn accept(
     principal: &Principal,
     since: Option<i64>,
 ) -> Result<WebSocket> {
-    let pair = WebSocketPair::new().map_err(internal)?;
+    let pair = WebSocketPair::new()?;
     state.accept_web_socket(&pair.server);
     let (frames, last_seq) = match since {
         Some(since) => core.replay(since)?,
         None => (Vec::new(), core.last_seq()?),
     };
     for frame in &frames {
-        pair.server.send_with_str(frame).map_err(internal)?;
+        pair.server.send_with_str(frame)?;
     }
     remember(
         &pair.server,
@@ -120,7 +119,9 @@ pub(crate) fn close_ended_sessions(state: &State, core: &UserCore) -> Result<()>
     Ok(())
 }
 
-/// Whether the socket's session is still live.
-pub(crate) fn session_is_live(core: &UserCore, socket: &SocketState) -> Result<bool> {
-    core.session_is_live(&socket.session_id)
+/// Closes every socket: the account is gone, and every session with it.
+pub(crate) fn close_all(state: &State) {
+    for ws in state.get_websockets() {
+        let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
+    }
 }

@@ -8,7 +8,7 @@ use userdo::table::{Access, Index, Op, TableRow, Tables};
 use userdo::{Principal, Result};
 use validator::Validate;
 use worker::{Context, Env, Method, Request, Response, event};
-use worker_factory::http::{internal, json};
+use worker_factory::http::respond;
 use worker_factory::{ObjectCtx, UserApp, UserDoWorker};
 
 /// A todo: the default worker's table, open to the signed-in user at `/api/tables/todos`.
@@ -109,12 +109,12 @@ impl UserApp for DefaultApp {
         req: Request,
     ) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
-            (Method::Post, "/app/visits") => {
+            (Method::Post, "/api/visits") => {
                 let visits = ctx.core.table::<Visit>()?;
                 visits.create(&Visit {
                     path: "/api/visits".into(),
                 })?;
-                json(200, &json!({ "visits": visits.query().count()? })).map_err(internal)
+                respond(200, &json!({ "visits": visits.query().count()? }))
             }
             _ => Err(userdo::Error::NotFound("no such endpoint".into())),
         }
@@ -129,12 +129,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     UserDoWorker::new("USERDO")
         // A worker-side route: runs only for a live session and receives its user.
         .route(Method::Get, "/api/hello", |_req, auth| async move {
-            json(200, &json!({ "hello": auth.user.email })).map_err(internal)
+            respond(200, &json!({ "hello": auth.user.email }))
         })
-        // A route answered inside the user's object by `DefaultApp::fetch`.
-        .route(Method::Post, "/api/visits", |_req, auth| async move {
-            auth.object_fetch(Method::Post, "/visits", None).await
-        })
+        // A route answered inside the user's object by `DefaultApp::fetch` (one trip there).
+        .object_route(Method::Post, "/api/visits")
         .fetch(req, env)
         .await
 }

@@ -1,0 +1,176 @@
+//! The typed hop from the worker to a user's object: the worker parses and validates a request
+//! once, into a [`Hop`]; the object matches its [`Call`] exhaustively and never reads the client's
+//! bytes again. Only the worker can reach the object (a Durable Object has no address of its
+//! own), so the object trusts the claims the worker verified and checks their session.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use userdo::token::AccessClaims;
+
+use crate::routes::Endpoint;
+
+/// The header that carries the hop of a WebSocket upgrade (a `GET` has no body).
+pub(crate) const HOP_HEADER: &str = "x-userdo-hop";
+/// The URL every hop is sent to; the object reads the hop, not the path.
+pub(crate) const HOP_URL: &str = "https://userdo.internal/hop";
+
+/// One request for a user's object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Hop {
+    /// The verified access token's claims, for endpoints a session authenticates; the object
+    /// checks that the session is live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) caller: Option<AccessClaims>,
+    /// The client's `User-Agent`, kept with a new session.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) user_agent: String,
+    /// What to do.
+    pub(crate) call: Call,
+}
+
+/// What the object is asked to do: one variant per endpoint of the route table (and one for the
+/// application's object routes), with everything already parsed and validated.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub(crate) enum Call {
+    /// Signup with a normalised email and a password of valid length.
+    Signup {
+        email: String,
+        password: String,
+    },
+    /// Login, likewise.
+    Login {
+        email: String,
+        password: String,
+    },
+    /// Exchange this refresh token.
+    Refresh {
+        token: String,
+    },
+    Logout,
+    Me,
+    Sessions,
+    RevokeOthers,
+    RevokeSession {
+        id: String,
+    },
+    ChangePassword {
+        current: String,
+        new: String,
+    },
+    /// A reset for this (normalised) email.
+    ResetRequest {
+        email: String,
+    },
+    ResetConfirm {
+        token: String,
+        new_password: String,
+    },
+    VerificationRequest,
+    VerificationConfirm {
+        token: String,
+    },
+    DeleteAccount {
+        password: String,
+    },
+    DevOutbox,
+    DevObject,
+    WsTicket,
+    /// The WebSocket upgrade: by ticket, or by the caller's session.
+    OpenSocket {
+        ticket: Option<String>,
+        since: Option<i64>,
+    },
+    Rpc {
+        method: String,
+        params: Json,
+    },
+    KvList {
+        prefix: Option<String>,
+    },
+    KvGet {
+        key: String,
+    },
+    KvPut {
+        key: String,
+        value: Json,
+    },
+    KvDelete {
+        key: String,
+    },
+    DataGet {
+        key: String,
+    },
+    DataPost {
+        key: String,
+        value: Json,
+    },
+    /// A table query: the raw query pairs, parsed against the table's schema in the object.
+    TableList {
+        table: String,
+        query: Vec<(String, String)>,
+    },
+    TableCreate {
+        table: String,
+        row: Json,
+    },
+    TableGet {
+        table: String,
+        id: String,
+    },
+    TableUpdate {
+        table: String,
+        id: String,
+        patch: Json,
+    },
+    TableDelete {
+        table: String,
+        id: String,
+    },
+    /// An application route answered by [`UserApp::fetch`](crate::UserApp::fetch).
+    App {
+        method: String,
+        path: String,
+        query: String,
+        body: Option<Json>,
+    },
+}
+
+impl Call {
+    /// The endpoint this call answers (`None` for application routes).
+    pub(crate) fn endpoint(&self) -> Option<Endpoint> {
+        Some(match self {
+            Call::Signup { .. } => Endpoint::Signup,
+            Call::Login { .. } => Endpoint::Login,
+            Call::Refresh { .. } => Endpoint::Refresh,
+            Call::Logout => Endpoint::Logout,
+            Call::Me => Endpoint::Me,
+            Call::Sessions => Endpoint::Sessions,
+            Call::RevokeOthers => Endpoint::RevokeOthers,
+            Call::RevokeSession { .. } => Endpoint::RevokeSession,
+            Call::ChangePassword { .. } => Endpoint::ChangePassword,
+            Call::ResetRequest { .. } => Endpoint::ResetRequest,
+            Call::ResetConfirm { .. } => Endpoint::ResetConfirm,
+            Call::VerificationRequest => Endpoint::VerificationRequest,
+            Call::VerificationConfirm { .. } => Endpoint::VerificationConfirm,
+            Call::DeleteAccount { .. } => Endpoint::DeleteAccount,
+            Call::DevOutbox => Endpoint::DevOutbox,
+            Call::DevObject => Endpoint::DevObject,
+            Call::WsTicket => Endpoint::WsTicket,
+            Call::OpenSocket { .. } => Endpoint::WebSocket,
+            Call::Rpc { .. } => Endpoint::Rpc,
+            Call::KvList { .. } => Endpoint::KvList,
+            Call::KvGet { .. } => Endpoint::KvGet,
+            Call::KvPut { .. } => Endpoint::KvPut,
+            Call::KvDelete { .. } => Endpoint::KvDelete,
+            Call::DataGet { .. } => Endpoint::DataGet,
+            Call::DataPost { .. } => Endpoint::DataPost,
+            Call::TableList { .. } => Endpoint::TableList,
+            Call::TableCreate { .. } => Endpoint::TableCreate,
+            Call::TableGet { .. } => Endpoint::TableGet,
+            Call::TableUpdate { .. } => Endpoint::TableUpdate,
+            Call::TableDelete { .. } => Endpoint::TableDelete,
+            Call::App { .. } => return None,
+        })
+    }
+}

@@ -1,0 +1,82 @@
+//! The account endpoints that need more than one call into the core: signup (with the
+//! application's hook), mail, the session list and account deletion.
+
+use userdo::{ClientInfo, Principal, Result};
+use worker::Response;
+
+use super::UserDoObject;
+use crate::app::{UserApp, UserCore};
+use crate::http::respond;
+use crate::mail;
+use crate::responses::{OK, Revoked, SessionList, UserBody};
+
+impl<A: UserApp> UserDoObject<A> {
+    /// Creates the account, then runs the application's `on_signup`.
+    pub(super) fn signup(
+        &self,
+        core: &UserCore,
+        email: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<Response> {
+        let auth = core.signup(email, password, client)?;
+        self.app.on_signup(&self.ctx(core), &auth.user)?;
+        respond(201, &auth)
+    }
+
+    pub(super) fn me(&self, core: &UserCore, _who: &Principal) -> Result<Response> {
+        respond(200, &UserBody { user: core.me()? })
+    }
+
+    pub(super) fn sessions(&self, core: &UserCore, who: &Principal) -> Result<Response> {
+        respond(
+            200,
+            &SessionList {
+                sessions: core.sessions(who)?,
+            },
+        )
+    }
+
+    pub(super) fn revoke_others(&self, core: &UserCore, who: &Principal) -> Result<Response> {
+        let revoked = core.revoke_other_sessions(who)?;
+        respond(200, &Revoked { revoked })
+    }
+
+    /// 202 whether or not mail went out (and whether or not the email has an account here); a
+    /// delivery failure is logged.
+    pub(super) async fn request_reset(&self, core: &UserCore, email: &str) -> Result<Response> {
+        if let Some(message) = core.request_password_reset(email, self.app.mail_templates())? {
+            let now = userdo::Platform::now_ms(core.platform());
+            if let Err(e) = mail::deliver(&self.env, core.store(), now, &message).await {
+                worker::console_error!("userdo: password-reset mail not sent: {e}");
+            }
+        }
+        respond(202, &OK)
+    }
+
+    pub(super) async fn request_verification(
+        &self,
+        core: &UserCore,
+        who: &Principal,
+    ) -> Result<Response> {
+        let message = core.request_email_verification(who, self.app.mail_templates())?;
+        let now = userdo::Platform::now_ms(core.platform());
+        mail::deliver(&self.env, core.store(), now, &message).await?;
+        respond(202, &OK)
+    }
+
+    /// Erases the account and everything else of the user's: the application's tables, the
+    /// outbox, any KV.
+    pub(super) async fn delete_account(
+        &self,
+        core: &UserCore,
+        who: &Principal,
+        password: &str,
+    ) -> Result<Response> {
+        core.authorize_deletion(who, password)?;
+        core.erase()?;
+        self.state.storage().delete_all().await?;
+        *self.core.borrow_mut() = None;
+        respond(200, &OK)
+    }
+}

@@ -1,0 +1,209 @@
+//! The data endpoints inside the user's object: KV (and the `/data` pair kept for compatibility
+//! with the TypeScript `userdo`), the application's tables, remote calls and application routes.
+//! The worker has parsed and checked the request; what is left is the part that needs the
+//! object's own state (the table schemas, the application).
+
+use serde_json::Value as Json;
+use userdo::table::{Access, QuerySpec, TableDef};
+use userdo::{Error, Principal, Result, rpc};
+use worker::{Headers, Method, Request, RequestInit, Response};
+
+use super::UserDoObject;
+use crate::app::{UserApp, UserCore};
+use crate::http::respond;
+use crate::responses::{
+    DataEntry, DataValue, KeyList, KvEntry, OK, RowList, RpcResult, TableRowBody,
+};
+
+impl<A: UserApp> UserDoObject<A> {
+    pub(super) fn kv_list(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        prefix: Option<&str>,
+    ) -> Result<Response> {
+        respond(
+            200,
+            &KeyList {
+                keys: core.kv_keys(prefix)?,
+            },
+        )
+    }
+
+    pub(super) fn kv_get(&self, core: &UserCore, _who: &Principal, key: &str) -> Result<Response> {
+        let value = core.kv_get(key)?.ok_or_else(no_such_key)?;
+        let key = key.to_owned();
+        respond(200, &KvEntry { key, value })
+    }
+
+    pub(super) fn kv_put(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        key: String,
+        value: Json,
+    ) -> Result<Response> {
+        core.kv_put(&key, &value)?;
+        respond(200, &KvEntry { key, value })
+    }
+
+    pub(super) fn kv_delete(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        key: &str,
+    ) -> Result<Response> {
+        core.kv_delete(key)?;
+        respond(200, &OK)
+    }
+
+    pub(super) fn data_get(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        key: &str,
+    ) -> Result<Response> {
+        let data = core.kv_get(key)?.ok_or_else(no_such_key)?;
+        respond(200, &DataValue { ok: true, data })
+    }
+
+    pub(super) fn data_post(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        key: String,
+        value: Json,
+    ) -> Result<Response> {
+        core.kv_put(&key, &value)?;
+        let data = KvEntry { key, value };
+        respond(200, &DataEntry { ok: true, data })
+    }
+
+    pub(super) fn table_list(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        table: &str,
+        query: &[(String, String)],
+    ) -> Result<Response> {
+        let def = client_table(core, table, false)?;
+        let spec =
+            QuerySpec::from_query_pairs(&def, query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let rows = core.query_rows(&def, &spec)?;
+        let count = core.count_rows(&def, &spec)?;
+        respond(200, &RowList { rows, count })
+    }
+
+    pub(super) fn table_create(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        table: &str,
+        row: Json,
+    ) -> Result<Response> {
+        let def = client_table(core, table, true)?;
+        let row = core.insert_row(&def, row)?;
+        respond(201, &TableRowBody { row })
+    }
+
+    pub(super) fn table_get(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        table: &str,
+        id: &str,
+    ) -> Result<Response> {
+        let def = client_table(core, table, false)?;
+        let row = core.get_row(&def, id)?.ok_or_else(|| no_such_row(id))?;
+        respond(200, &TableRowBody { row })
+    }
+
+    pub(super) fn table_update(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        table: &str,
+        id: &str,
+        patch: Json,
+    ) -> Result<Response> {
+        let def = client_table(core, table, true)?;
+        let row = core.update_row(&def, id, patch)?;
+        respond(200, &TableRowBody { row })
+    }
+
+    pub(super) fn table_delete(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        table: &str,
+        id: &str,
+    ) -> Result<Response> {
+        let def = client_table(core, table, true)?;
+        if !core.delete_row(&def, id)? {
+            return Err(no_such_row(id));
+        }
+        respond(200, &OK)
+    }
+
+    pub(super) async fn rpc(
+        &self,
+        core: &UserCore,
+        who: &Principal,
+        method: &str,
+        params: Json,
+    ) -> Result<Response> {
+        let call = rpc::parse_call::<A::Call>(method, params)?;
+        let result = self.app.call(&self.ctx(core), who, call).await?;
+        respond(200, &RpcResult { result })
+    }
+
+    /// An application route: [`UserApp::fetch`] gets a request with the client's method, path,
+    /// query and JSON body.
+    pub(super) async fn app_fetch(
+        &self,
+        core: &UserCore,
+        who: &Principal,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: Option<Json>,
+    ) -> Result<Response> {
+        let headers = Headers::new();
+        let mut init = RequestInit::new();
+        init.with_method(Method::from(method.to_owned()));
+        if let Some(body) = body {
+            headers.set("content-type", "application/json")?;
+            init.with_body(Some(body.to_string().into()));
+        }
+        init.with_headers(headers);
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
+        let req = Request::new_with_init(&format!("https://userdo.internal{path}{query}"), &init)?;
+        self.app.fetch(&self.ctx(core), who, req).await
+    }
+}
+
+/// A table the application declared with client access. Tables it keeps to itself look exactly
+/// like tables that do not exist; a read-only one refuses writes.
+fn client_table(core: &UserCore, name: &str, write: bool) -> Result<std::rc::Rc<TableDef>> {
+    let def = core
+        .table_def(name)
+        .ok()
+        .filter(|d| d.access() != Access::ServerOnly)
+        .ok_or_else(|| Error::NotFound("no such table".into()))?;
+    if write && def.access() == Access::ReadOnly {
+        return Err(Error::Forbidden(format!("table {name} is read-only")));
+    }
+    Ok(def)
+}
+
+fn no_such_key() -> Error {
+    Error::NotFound("no such key".into())
+}
+
+fn no_such_row(id: &str) -> Error {
+    Error::NotFound(format!("no row with id {id:?}"))
+}

@@ -1,0 +1,141 @@
+//! The one exhaustive `match` of the object: every [`Call`] of the route table, each to its
+//! handler. A call that a session authenticates checks that session first.
+
+use userdo::token::AccessClaims;
+use userdo::{ClientInfo, Error, Principal, Result, account};
+use worker::Response;
+
+use super::UserDoObject;
+use crate::app::{UserApp, UserCore};
+use crate::hop::{Call, Hop};
+use crate::http::respond;
+use crate::mail;
+use crate::responses::{DevObject, OK};
+use crate::settings::settings_from_env;
+use crate::store::DoStore;
+
+impl<A: UserApp> UserDoObject<A> {
+    pub(super) async fn dispatch(&self, hop: Hop) -> Result<Response> {
+        let Hop {
+            caller,
+            user_agent,
+            call,
+        } = hop;
+        if let Some(answer) = self.without_account(&call)? {
+            return Ok(answer);
+        }
+        if matches!(call, Call::DevOutbox | Call::DevObject) && !mail::dev_outbox_enabled(&self.env)
+        {
+            return Err(Error::NotFound("no such endpoint".into()));
+        }
+        if let Call::DevOutbox = call {
+            return respond(200, &mail::outbox(&DoStore::new(self.state.storage()))?);
+        }
+        let core = self.core()?;
+        let core = core.as_ref();
+        let client = ClientInfo { user_agent };
+        let session = || authenticate(core, caller.as_ref());
+        match call {
+            Call::Signup { email, password } => self.signup(core, &email, &password, &client),
+            Call::Login { email, password } => {
+                respond(200, &core.login(&email, &password, &client)?)
+            }
+            Call::Refresh { token } => respond(200, &core.refresh(&token)?),
+            Call::ResetRequest { email } => self.request_reset(core, &email).await,
+            Call::ResetConfirm {
+                token,
+                new_password,
+            } => {
+                core.confirm_password_reset(&token, &new_password)?;
+                respond(200, &OK)
+            }
+            Call::VerificationConfirm { token } => {
+                let user = core.confirm_email_verification(&token)?;
+                respond(200, &crate::responses::UserBody { user })
+            }
+            Call::OpenSocket { ticket, since } => {
+                let principal = match ticket {
+                    Some(ticket) => core.redeem_ws_ticket(&ticket)?,
+                    None => session()?,
+                };
+                self.open_socket(core, &principal, since)
+            }
+            // Answered above, without opening the core (an outbox exists before any account).
+            Call::DevOutbox => Err(Error::NotFound("no such endpoint".into())),
+            Call::DevObject => {
+                session()?;
+                let instance = self.instance.clone();
+                respond(200, &DevObject { instance })
+            }
+            Call::Logout => {
+                core.logout(&session()?)?;
+                respond(200, &OK)
+            }
+            Call::Me => self.me(core, &session()?),
+            Call::Sessions => self.sessions(core, &session()?),
+            Call::RevokeOthers => self.revoke_others(core, &session()?),
+            Call::RevokeSession { id } => {
+                core.revoke_session(&session()?, &id)?;
+                respond(200, &OK)
+            }
+            Call::ChangePassword { current, new } => {
+                core.change_password(&session()?, &current, &new)?;
+                respond(200, &OK)
+            }
+            Call::VerificationRequest => self.request_verification(core, &session()?).await,
+            Call::DeleteAccount { password } => {
+                self.delete_account(core, &session()?, &password).await
+            }
+            Call::WsTicket => self.ws_ticket(core, &session()?),
+            Call::Rpc { method, params } => self.rpc(core, &session()?, &method, params).await,
+            Call::KvList { prefix } => self.kv_list(core, &session()?, prefix.as_deref()),
+            Call::KvGet { key } => self.kv_get(core, &session()?, &key),
+            Call::KvPut { key, value } => self.kv_put(core, &session()?, key, value),
+            Call::KvDelete { key } => self.kv_delete(core, &session()?, &key),
+            Call::DataGet { key } => self.data_get(core, &session()?, &key),
+            Call::DataPost { key, value } => self.data_post(core, &session()?, key, value),
+            Call::TableList { table, query } => self.table_list(core, &session()?, &table, &query),
+            Call::TableCreate { table, row } => self.table_create(core, &session()?, &table, row),
+            Call::TableGet { table, id } => self.table_get(core, &session()?, &table, &id),
+            Call::TableUpdate { table, id, patch } => {
+                self.table_update(core, &session()?, &table, &id, patch)
+            }
+            Call::TableDelete { table, id } => self.table_delete(core, &session()?, &table, &id),
+            Call::App {
+                method,
+                path,
+                query,
+                body,
+            } => {
+                let principal = session()?;
+                self.app_fetch(core, &principal, &method, &path, &query, body)
+                    .await
+            }
+        }
+    }
+
+    /// An object that was never signed up to answers a login or a reset request without
+    /// creating any storage.
+    fn without_account(&self, call: &Call) -> Result<Option<Response>> {
+        if self.core.borrow().is_some()
+            || !matches!(call, Call::Login { .. } | Call::ResetRequest { .. })
+        {
+            return Ok(None);
+        }
+        if account::has_account_schema(&DoStore::new(self.state.storage()))? {
+            return Ok(None);
+        }
+        match call {
+            Call::Login { email, password } => {
+                let settings = settings_from_env(&self.env)?;
+                Err(account::login_without_account(&settings, email, password))
+            }
+            _ => Ok(Some(respond(202, &OK)?)),
+        }
+    }
+}
+
+/// The session of the claims the worker verified: live, and of this object's account.
+fn authenticate(core: &UserCore, caller: Option<&AccessClaims>) -> Result<Principal> {
+    core.authenticate(caller.ok_or(Error::Unauthenticated)?)
+}

@@ -1,0 +1,142 @@
+//! The user's Durable Object: opens the core on first use and runs the typed calls the worker
+//! sends ([`crate::hop`]). Every call a session authenticates checks that session here, so a
+//! revoked session stops working at once.
+
+mod account;
+mod data;
+mod dispatch;
+mod sockets;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use userdo::{UserDo, migrate};
+use worker::{Env, Request, Response, State};
+
+use crate::app::{ObjectCtx, UserApp, UserCore};
+use crate::hop::{HOP_HEADER, Hop};
+use crate::http::{error_response, read_body};
+use crate::routes::{AUTH_BODY_LIMIT, DATA_BODY_LIMIT, Sessions};
+use crate::settings::settings_from_env;
+use crate::store::{DoStore, WorkerPlatform};
+
+/// The framework's part of a user's Durable Object, generic over the application.
+pub struct UserDoObject<A: UserApp> {
+    state: State,
+    env: Env,
+    app: A,
+    /// The application's tables, declared once per object instance.
+    tables: userdo::table::Tables,
+    /// A random name of this instance of the object: a new one after every eviction
+    /// (`GET /api/dev/object`, with `DEV_OUTBOX`, shows it to tests of hibernation).
+    instance: String,
+    /// Opened on first use; dropped when the account is deleted, so the next use starts afresh.
+    core: RefCell<Option<Rc<UserCore>>>,
+}
+
+impl<A: UserApp> std::fmt::Debug for UserDoObject<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserDoObject").finish_non_exhaustive()
+    }
+}
+
+impl<A: UserApp> UserDoObject<A> {
+    /// Wraps the object's state for `app`. The application's table declarations are checked
+    /// here, once: a mistake in them is one clear log line at start (and a 500 naming it), not
+    /// a mystery on every request.
+    pub fn new(state: State, env: Env, app: A) -> Self {
+        crate::realtime::set_auto_response(&state);
+        let tables = app.tables();
+        Self {
+            tables,
+            instance: format!("{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64),
+            state,
+            env,
+            app,
+            core: RefCell::new(None),
+        }
+    }
+
+    /// The application.
+    pub fn app(&self) -> &A {
+        &self.app
+    }
+
+    /// The core, opened (and migrated) on first use.
+    fn core(&self) -> userdo::Result<Rc<UserCore>> {
+        if let Some(core) = self.core.borrow().as_ref() {
+            return Ok(core.clone());
+        }
+        let settings = settings_from_env(&self.env)?;
+        let store = DoStore::new(self.state.storage());
+        let core = UserDo::open(store, WorkerPlatform, settings, self.state.id().to_string())?
+            .with_tables(self.tables.clone())?;
+        migrate::migrate(
+            core.store(),
+            "app",
+            self.app.migrations(),
+            userdo::Platform::now_ms(&WorkerPlatform),
+        )?;
+        let core = Rc::new(core);
+        *self.core.borrow_mut() = Some(core.clone());
+        Ok(core)
+    }
+
+    /// Runs a call the worker sent. Errors become API error responses here.
+    pub async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let (result, may_end_sessions) = match read_hop(&mut req).await {
+            Ok(hop) => {
+                let may_end = hop
+                    .call
+                    .endpoint()
+                    .is_some_and(|e| e.route().sessions == Sessions::MayEnd);
+                (self.dispatch(hop).await, may_end)
+            }
+            Err(e) => (Err(e), false),
+        };
+        self.after_request(may_end_sessions);
+        match result {
+            Ok(response) => Ok(response),
+            Err(error) => error_response(&error),
+        }
+    }
+
+    /// Delivers the events of the request to the open sockets, and closes the sockets of
+    /// sessions it ended.
+    fn after_request(&self, sessions_may_have_ended: bool) {
+        let Some(core) = self.core.borrow().clone() else {
+            if sessions_may_have_ended {
+                // The account was deleted: every session ended with it.
+                crate::realtime::close_all(&self.state);
+            }
+            return;
+        };
+        let events = core.take_events();
+        crate::realtime::deliver(&self.state, &core, &events);
+        if sessions_may_have_ended
+            && let Err(e) = crate::realtime::close_ended_sessions(&self.state, &core)
+        {
+            worker::console_error!("userdo: closing the sockets of ended sessions failed: {e}");
+        }
+    }
+
+    fn ctx<'a>(&'a self, core: &'a UserCore) -> ObjectCtx<'a> {
+        ObjectCtx {
+            core,
+            state: &self.state,
+            env: &self.env,
+        }
+    }
+}
+
+/// The hop of a request: in its header for a WebSocket upgrade, else its body (bounded like the
+/// largest request the worker accepts, plus room for the envelope).
+async fn read_hop(req: &mut Request) -> userdo::Result<Hop> {
+    let from_header = req.headers().get(HOP_HEADER)?;
+    let text = match from_header {
+        Some(text) => text.into_bytes(),
+        None => read_body(req, DATA_BODY_LIMIT + AUTH_BODY_LIMIT).await?,
+    };
+    serde_json::from_slice(&text)
+        .map_err(|e| userdo::Error::internal_from("a hop that does not parse", e))
+}

@@ -1,0 +1,133 @@
+//! The bodies of successful answers, one type each, named by the route table
+//! ([`crate::routes`]) and generated into the browser client's types. Error bodies are
+//! [`userdo::error::ErrorBody`].
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use userdo::api::{SessionInfo, User};
+
+/// `{ok: true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Ok {
+    /// Always `true`.
+    pub ok: bool,
+}
+
+/// The `{ok: true}` answer.
+pub const OK: Ok = Ok { ok: true };
+
+/// `{user}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UserBody {
+    /// The account.
+    pub user: User,
+}
+
+/// `{sessions}`: most recently used first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionList {
+    /// The live sessions.
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `{revoked}`: how many sessions ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Revoked {
+    /// The number of sessions revoked.
+    pub revoked: u64,
+}
+
+/// `{ticket}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Ticket {
+    /// A single-use WebSocket ticket, valid 60 seconds.
+    pub ticket: String,
+}
+
+/// `{instance}` (development only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DevObject {
+    /// A random name of this instance of the object: a new one after every eviction.
+    pub instance: String,
+}
+
+/// One message of the dev outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxMessage {
+    /// The recipient.
+    pub to: String,
+    /// The subject.
+    pub subject: String,
+    /// The text.
+    pub text: String,
+    /// The token the mail carries.
+    pub token: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// `{messages}`: newest last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Outbox {
+    /// The messages.
+    pub messages: Vec<OutboxMessage>,
+}
+
+/// `{result}` of a remote call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RpcResult {
+    /// What the method answered.
+    pub result: Json,
+}
+
+/// `{keys}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct KeyList {
+    /// The keys, in UTF-8 byte order.
+    pub keys: Vec<String>,
+}
+
+/// `{key, value}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct KvEntry {
+    /// The key.
+    pub key: String,
+    /// Its value.
+    pub value: Json,
+}
+
+/// `{ok: true, data: value}` (`GET /data`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DataValue {
+    /// Always `true`.
+    pub ok: bool,
+    /// The value.
+    pub data: Json,
+}
+
+/// `{ok: true, data: {key, value}}` (`POST /data`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DataEntry {
+    /// Always `true`.
+    pub ok: bool,
+    /// What was stored.
+    pub data: KvEntry,
+}
+
+/// `{rows, count}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RowList {
+    /// The page of rows.
+    pub rows: Vec<Json>,
+    /// How many rows match, over every page.
+    pub count: i64,
+}
+
+/// `{row}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TableRowBody {
+    /// The row, with `id`, `createdAt` and `updatedAt`.
+    pub row: Json,
+}

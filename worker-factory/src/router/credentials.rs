@@ -1,0 +1,122 @@
+//! Who is calling: the access token (bearer header or cookie), the CSRF check on cookie-borne
+//! state changes, and the CORS answers for allowed origins.
+
+use userdo::token::AccessClaims;
+use userdo::{Error, Result, Settings};
+use worker::{Headers, Method, Request, Response, Url};
+
+use crate::http::{TOKEN_COOKIE, cookie, origin_of};
+use crate::settings::env_value;
+
+/// The origins of `ALLOWED_ORIGINS`, without trailing slashes.
+pub(super) fn allowed_origins(env: &worker::Env) -> Vec<String> {
+    env_value(env, "ALLOWED_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_owned())
+        .filter(|o| !o.is_empty())
+        .collect()
+}
+
+/// The request's origin facts, read once per request.
+pub(super) struct Origins<'a> {
+    pub(super) url: &'a Url,
+    pub(super) allowed: &'a [String],
+}
+
+impl Origins<'_> {
+    /// CSRF: the `Origin` must be this worker's own or an allowed one.
+    pub(super) fn check(&self, req: &Request) -> Result<()> {
+        let origin = header(req.headers(), "origin").ok_or(Error::CsrfRejected)?;
+        if origin == origin_of(self.url) || self.allowed.contains(&origin) {
+            Ok(())
+        } else {
+            Err(Error::CsrfRejected)
+        }
+    }
+}
+
+/// The bearer token of an `Authorization` header: `Some(Err)` for a header that is not
+/// `Bearer <token>`.
+pub(crate) fn bearer(headers: &Headers) -> Option<Result<String>> {
+    let header = header(headers, "authorization")?;
+    Some(
+        header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .ok_or(Error::InvalidToken),
+    )
+}
+
+/// The access token from `Authorization: Bearer` or the `token` cookie, and whether it came by
+/// cookie. A cookie-authenticated state change must come from an allowed origin (CSRF); with
+/// `always_check_cookie_origin` (the WebSocket upgrade) so must a cookie-authenticated `GET`.
+pub(super) fn access_token(
+    req: &Request,
+    origins: &Origins<'_>,
+    always_check_cookie_origin: bool,
+) -> Result<String> {
+    if let Some(token) = bearer(req.headers()) {
+        return token;
+    }
+    let token = cookie(req.headers(), TOKEN_COOKIE).ok_or(Error::Unauthenticated)?;
+    let safe = matches!(req.method(), Method::Get | Method::Head | Method::Options);
+    if always_check_cookie_origin || !safe {
+        origins.check(req)?;
+    }
+    Ok(token)
+}
+
+/// The verified claims of the caller's access token (signature, expiry, kind); its session is
+/// checked in the user's object.
+pub(super) fn verified_caller(
+    req: &Request,
+    origins: &Origins<'_>,
+    settings: &Settings,
+    always_check_cookie_origin: bool,
+) -> Result<AccessClaims> {
+    let token = access_token(req, origins, always_check_cookie_origin)?;
+    settings.keys.verify_access(&token, now_secs())
+}
+
+pub(super) fn now_secs() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+pub(super) fn header(headers: &Headers, name: &str) -> Option<String> {
+    headers.get(name).ok().flatten()
+}
+
+/// The answer to a CORS preflight: 204 for an allowed origin, 403 otherwise.
+pub(super) fn preflight(origin: Option<&str>) -> Result<Response> {
+    if origin.is_none() {
+        return Err(Error::Forbidden("origin not allowed".into()));
+    }
+    let response = Response::empty()?.with_status(204);
+    let h = response.headers();
+    h.set(
+        "access-control-allow-methods",
+        "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+    )?;
+    h.set(
+        "access-control-allow-headers",
+        "authorization, content-type",
+    )?;
+    h.set("access-control-max-age", "600")?;
+    Ok(response)
+}
+
+/// Adds the CORS headers for an allowed origin (and `Vary: Origin` always).
+pub(super) fn with_cors(response: Response, origin: Option<&str>) -> worker::Result<Response> {
+    let response = crate::http::mutable(response)?;
+    let h = response.headers();
+    h.append("vary", "Origin")?;
+    if let Some(origin) = origin {
+        h.set("access-control-allow-origin", origin)?;
+        h.set("access-control-allow-credentials", "true")?;
+        h.set("access-control-expose-headers", "retry-after")?;
+    }
+    Ok(response)
+}

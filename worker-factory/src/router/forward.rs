@@ -1,0 +1,104 @@
+//! The worker's side of the hop: the stub of a user's object, the request that carries a
+//! [`Hop`], and the auth cookies set or cleared on the object's answer.
+
+use serde::Deserialize;
+use userdo::{Error, Result, Settings, email, token};
+use worker::{Headers, Method, ObjectNamespace, Request, RequestInit, Response, Stub};
+
+use super::parse::Target;
+use crate::hop::{HOP_HEADER, HOP_URL, Hop};
+use crate::http::{REFRESH_COOKIE, TOKEN_COOKIE, json_text, mutable, set_cookie};
+
+/// The stub of the object a call goes to. A user id that is not one (a forged token's) is 401.
+pub(super) fn stub(namespace: &ObjectNamespace, target: &Target) -> Result<Stub> {
+    match target {
+        Target::Email(normalized) => Ok(namespace
+            .id_from_name(&email::object_name(normalized))?
+            .get_stub()?),
+        Target::User(user_id) => {
+            if !token::is_user_id(user_id) {
+                return Err(Error::InvalidToken);
+            }
+            namespace
+                .id_from_string(user_id)
+                .and_then(|id| id.get_stub())
+                .map_err(|_| Error::InvalidToken)
+        }
+    }
+}
+
+/// Sends `hop` to the object. The request is built from scratch, so no header of the client's
+/// (spoofed or not) reaches the object; a WebSocket upgrade carries the hop in a header.
+pub(crate) async fn send(stub: &Stub, hop: &Hop, websocket: bool) -> Result<Response> {
+    let text = serde_json::to_string(hop).map_err(|e| Error::internal_from("hop", e))?;
+    let headers = Headers::new();
+    let mut init = RequestInit::new();
+    if websocket {
+        headers.set("upgrade", "websocket")?;
+        headers.set(HOP_HEADER, &text)?;
+        init.with_method(Method::Get);
+    } else {
+        headers.set("content-type", "application/json")?;
+        init.with_method(Method::Post).with_body(Some(text.into()));
+    }
+    init.with_headers(headers);
+    let req = Request::new_with_init(HOP_URL, &init)?;
+    Ok(stub.fetch_with_request(req).await?)
+}
+
+/// The tokens of a signup, login or refresh answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Tokens {
+    token: String,
+    refresh_token: String,
+}
+
+/// Sets the `token` and `refreshToken` cookies on a successful signup, login or refresh; the
+/// body goes on unchanged.
+pub(super) async fn with_auth_cookies(
+    mut response: Response,
+    settings: &Settings,
+    secure: bool,
+) -> Result<Response> {
+    let status = response.status_code();
+    if !(200..300).contains(&status) {
+        return Ok(mutable(response)?);
+    }
+    let text = response.text().await?;
+    let tokens: Tokens = serde_json::from_str(&text)
+        .map_err(|e| Error::internal_from("auth answer without tokens", e))?;
+    let out = json_text(status, text)?;
+    let h = out.headers();
+    h.append(
+        "set-cookie",
+        &set_cookie(
+            TOKEN_COOKIE,
+            &tokens.token,
+            settings.access_ttl_secs,
+            secure,
+        ),
+    )?;
+    h.append(
+        "set-cookie",
+        &set_cookie(
+            REFRESH_COOKIE,
+            &tokens.refresh_token,
+            settings.refresh_ttl_secs,
+            secure,
+        ),
+    )?;
+    Ok(out)
+}
+
+/// Clears both auth cookies when the session is gone (a 200, or a 401: revoked either way).
+pub(super) fn clear_auth_cookies(response: Response, secure: bool) -> Result<Response> {
+    let response = mutable(response)?;
+    if matches!(response.status_code(), 200 | 401) {
+        let h = response.headers();
+        for name in [TOKEN_COOKIE, REFRESH_COOKIE] {
+            h.append("set-cookie", &set_cookie(name, "", 0, secure))?;
+        }
+    }
+    Ok(response)
+}

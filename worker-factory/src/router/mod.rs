@@ -1,0 +1,412 @@
+//! The worker: one pipeline driven by the route table ([`crate::routes`]). For each request it
+//! finds the endpoint, checks what can be checked without the user's object (the token's
+//! signature, CSRF, the body's size, type and shape, rate limits), builds the typed call once,
+//! sends it to the right object and sets or clears the auth cookies of the answer.
+
+mod credentials;
+mod forward;
+mod limits;
+mod parse;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use serde_json::Value as Json;
+use userdo::api::User;
+use userdo::token::AccessClaims;
+use userdo::{Error, Result};
+use worker::{Env, Method, Request, Response, Stub, Url};
+
+use crate::hop::{Call, Hop};
+use crate::http::{error_response, is_local_http, read_body, require_json};
+use crate::responses::UserBody;
+use crate::routes::{self, Auth, Body, Cookies, DATA_BODY_LIMIT, Endpoint, Lookup, Verb};
+use crate::settings::settings_from_env;
+use credentials::{Origins, allowed_origins, header, preflight, verified_caller, with_cors};
+use limits::Limits;
+use parse::{Parts, Target};
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response>>>>;
+type Handler = Rc<dyn Fn(Request, AuthUser) -> BoxFuture>;
+
+/// What an application route does.
+#[derive(Clone)]
+enum AppAction {
+    /// A handler in the worker, given the confirmed caller.
+    Worker(Handler),
+    /// Forwarded to the user's object, where [`UserApp::fetch`](crate::UserApp::fetch) answers.
+    Object,
+}
+
+struct AppRoute {
+    method: Method,
+    pattern: String,
+    action: AppAction,
+}
+
+/// The worker half of userdo: every endpoint of the API for the Durable Object binding the
+/// project chose, plus the application's own authenticated routes.
+///
+/// ```ignore
+/// #[event(fetch)]
+/// async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+///     UserDoWorker::new("USERDO")
+///         // Answered in the worker, for a live session (one trip to the user's object).
+///         .route(Method::Get, "/api/hello", |_req, user| async move {
+///             worker_factory::http::respond(200, &serde_json::json!({ "hello": user.user.email }))
+///         })
+///         // Answered in the user's object by `UserApp::fetch` (one trip, session checked there).
+///         .object_route(Method::Post, "/api/visits")
+///         .fetch(req, env)
+///         .await
+/// }
+/// ```
+pub struct UserDoWorker {
+    binding: String,
+    limiter: Option<String>,
+    routes: Vec<AppRoute>,
+}
+
+impl std::fmt::Debug for UserDoWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserDoWorker")
+            .field("binding", &self.binding)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The caller of an application route: a live session, confirmed by the user's object before
+/// the handler runs.
+pub struct AuthUser {
+    /// The account.
+    pub user: User,
+    /// The session the request belongs to.
+    pub session_id: String,
+    claims: AccessClaims,
+    stub: Stub,
+}
+
+impl std::fmt::Debug for AuthUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthUser")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthUser {
+    /// Sends a request to this user's object, where [`UserApp::fetch`](crate::UserApp::fetch)
+    /// answers it (with the session checked again there). `path` starts with `/`. A route that
+    /// only forwards is cheaper as [`UserDoWorker::object_route`] (one trip instead of two).
+    pub async fn object_fetch(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Json>,
+    ) -> Result<Response> {
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let hop = Hop {
+            caller: Some(self.claims.clone()),
+            user_agent: String::new(),
+            call: Call::App {
+                method: method.to_string(),
+                path: path.to_owned(),
+                query: query.to_owned(),
+                body: body.cloned(),
+            },
+        };
+        forward::send(&self.stub, &hop, false).await
+    }
+}
+
+impl UserDoWorker {
+    /// A worker for the Durable Object namespace bound as `binding` (the default worker uses
+    /// `"USERDO"`).
+    pub fn new(binding: &str) -> Self {
+        Self {
+            binding: binding.to_owned(),
+            limiter: Some("RATE_LIMITER".to_owned()),
+            routes: Vec::new(),
+        }
+    }
+
+    /// The binding of the rate-limiter Durable Object ([`limiter_object!`](crate::limiter_object));
+    /// `"RATE_LIMITER"` unless set here. Without that binding every request fails with a log line
+    /// that says so, rather than running without limits.
+    pub fn rate_limiter(mut self, binding: &str) -> Self {
+        self.limiter = Some(binding.to_owned());
+        self
+    }
+
+    /// Runs without the signup, login and reset rate limits: only for setups that limit these
+    /// paths in front of the worker (for example with Cloudflare's rate-limiting rules).
+    pub fn dangerous_without_rate_limits(mut self) -> Self {
+        self.limiter = None;
+        self
+    }
+
+    /// Adds an application route answered in the worker. The handler runs only for a live
+    /// session (confirmed in the user's object: one trip) and receives it. `path` may hold
+    /// `{name}` segments, which match any one segment.
+    pub fn route<F, Fut>(mut self, method: Method, path: &str, handler: F) -> Self
+    where
+        F: Fn(Request, AuthUser) -> Fut + 'static,
+        Fut: Future<Output = Result<Response>> + 'static,
+    {
+        let handler: Handler = Rc::new(move |req, user| Box::pin(handler(req, user)));
+        self.routes.push(AppRoute {
+            method,
+            pattern: path.to_owned(),
+            action: AppAction::Worker(handler),
+        });
+        self
+    }
+
+    /// Adds an application route answered in the user's object by
+    /// [`UserApp::fetch`](crate::UserApp::fetch), which sees the path as the client sent it. The
+    /// session is checked there, in the same trip. A body must be JSON (at most 1 MiB).
+    pub fn object_route(mut self, method: Method, path: &str) -> Self {
+        self.routes.push(AppRoute {
+            method,
+            pattern: path.to_owned(),
+            action: AppAction::Object,
+        });
+        self
+    }
+
+    /// Answers a request. Every error becomes a JSON error response.
+    pub async fn fetch(&self, req: Request, env: Env) -> worker::Result<Response> {
+        let url = req.url()?;
+        let allowed = allowed_origins(&env);
+        let origin = header(req.headers(), "origin");
+        let cors_origin = origin.filter(|o| allowed.iter().any(|a| a == o));
+        let result = if req.method() == Method::Options {
+            preflight(cors_origin.as_deref())
+        } else {
+            let origins = Origins {
+                url: &url,
+                allowed: &allowed,
+            };
+            self.handle(req, &env, &origins).await
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => error_response(&error)?,
+        };
+        if response.status_code() == 101 {
+            // An accepted WebSocket passes through untouched.
+            return Ok(response);
+        }
+        with_cors(response, cors_origin.as_deref())
+    }
+
+    async fn handle(&self, mut req: Request, env: &Env, origins: &Origins<'_>) -> Result<Response> {
+        let settings = settings_from_env(env)?;
+        let url = origins.url;
+        let (endpoint, params) = match self.lookup(&req.method(), url.path())? {
+            Matched::Builtin(endpoint, params) => (endpoint, params),
+            Matched::App(action) => {
+                return self.app_route(action, req, env, origins, &settings).await;
+            }
+        };
+        let route = endpoint.route();
+        let secure = !is_local_http(url);
+        let namespace = env.durable_object(&self.binding)?;
+        let limits = self.limits(env, &req, &settings)?;
+        if route.dev_only && !crate::mail::dev_outbox_enabled(env) {
+            return Err(Error::NotFound("no such endpoint".into()));
+        }
+        // A session is checked before the body is read: an unauthenticated request learns
+        // nothing of the body's rules.
+        let caller = match route.auth {
+            Auth::Session => Some(verified_caller(&req, origins, &settings, false)?),
+            Auth::Socket if !has_ticket(url) => {
+                Some(verified_caller(&req, origins, &settings, true)?)
+            }
+            _ => None,
+        };
+        let body = match route.body {
+            Body::None => None,
+            Body::Json(limit) => {
+                require_json(&req)?;
+                Some(read_body(&mut req, limit).await?)
+            }
+            Body::OptionalJson(limit) if has_body(&req) => {
+                require_json(&req)?;
+                Some(read_body(&mut req, limit).await?)
+            }
+            Body::OptionalJson(_) => None,
+        };
+        let (call, target) = parse::call(Parts {
+            endpoint,
+            params,
+            url,
+            req: &req,
+            origins,
+            body,
+            caller: caller.as_ref(),
+        })?;
+        if let (Some(limits), Some(bucket)) = (&limits, route.limit) {
+            limits.before(bucket, &target).await?;
+        }
+        let stub = forward::stub(&namespace, &target)?;
+        let hop = Hop {
+            caller,
+            user_agent: header(req.headers(), "user-agent").unwrap_or_default(),
+            call,
+        };
+        let response = forward::send(&stub, &hop, endpoint == Endpoint::WebSocket).await?;
+        if let (Some(limits), Some(bucket)) = (&limits, route.limit) {
+            limits.after(bucket, &target, response.status_code()).await;
+        }
+        match route.cookies {
+            Cookies::Keep => Ok(response),
+            Cookies::Set => forward::with_auth_cookies(response, &settings, secure).await,
+            Cookies::Clear => forward::clear_auth_cookies(response, secure),
+        }
+    }
+
+    /// An application route: the caller's session is verified here and confirmed in the object,
+    /// in the one trip the route takes.
+    async fn app_route(
+        &self,
+        action: AppAction,
+        mut req: Request,
+        env: &Env,
+        origins: &Origins<'_>,
+        settings: &userdo::Settings,
+    ) -> Result<Response> {
+        let claims = verified_caller(&req, origins, settings, false)?;
+        let namespace = env.durable_object(&self.binding)?;
+        let stub = forward::stub(&namespace, &Target::User(claims.sub.clone()))?;
+        match action {
+            AppAction::Object => {
+                let body = if has_body(&req) {
+                    require_json(&req)?;
+                    Some(parse::any_json(
+                        &read_body(&mut req, DATA_BODY_LIMIT).await?,
+                    )?)
+                } else {
+                    None
+                };
+                let call = Call::App {
+                    method: req.method().to_string(),
+                    path: origins.url.path().to_owned(),
+                    query: origins.url.query().unwrap_or_default().to_owned(),
+                    body,
+                };
+                let user_agent = header(req.headers(), "user-agent").unwrap_or_default();
+                let hop = Hop {
+                    caller: Some(claims),
+                    user_agent,
+                    call,
+                };
+                forward::send(&stub, &hop, false).await
+            }
+            AppAction::Worker(handler) => {
+                let hop = Hop {
+                    caller: Some(claims.clone()),
+                    user_agent: String::new(),
+                    call: Call::Me,
+                };
+                let mut me = forward::send(&stub, &hop, false).await?;
+                if me.status_code() != 200 {
+                    // The object's API error (a revoked session, say) goes to the client as is.
+                    return Ok(me);
+                }
+                let UserBody { user } = me.json().await?;
+                let session_id = claims.sid.clone();
+                handler(
+                    req,
+                    AuthUser {
+                        user,
+                        session_id,
+                        claims,
+                        stub,
+                    },
+                )
+                .await
+            }
+        }
+    }
+
+    fn limits<'s>(
+        &self,
+        env: &Env,
+        req: &Request,
+        settings: &'s userdo::Settings,
+    ) -> Result<Option<Limits<'s>>> {
+        let Some(binding) = &self.limiter else {
+            return Ok(None);
+        };
+        let namespace = env.durable_object(binding).map_err(|_| {
+            Error::Config(format!(
+                "the rate-limiter binding {binding} is missing: bind the class of \
+                 worker_factory::limiter_object!, or call dangerous_without_rate_limits()"
+            ))
+        })?;
+        let ip = header(req.headers(), "cf-connecting-ip").unwrap_or_else(|| "unknown".into());
+        Ok(Some(Limits {
+            namespace,
+            settings,
+            ip,
+        }))
+    }
+
+    /// The endpoint or application route of a method and path: 405 for a known path with
+    /// another method, 404 for an unknown one.
+    fn lookup<'p>(&self, method: &Method, path: &'p str) -> Result<Matched<'p>> {
+        let mut other_method = false;
+        match verb(method).map(|verb| routes::lookup(verb, path)) {
+            Some(Lookup::Found(endpoint, params)) => return Ok(Matched::Builtin(endpoint, params)),
+            Some(Lookup::OtherMethod) => other_method = true,
+            Some(Lookup::Missing) => {}
+            None => {
+                other_method = Endpoint::ALL
+                    .iter()
+                    .any(|e| routes::matches(e.route().path, path));
+            }
+        }
+        for route in &self.routes {
+            if routes::matches(&route.pattern, path) {
+                if route.method == *method {
+                    return Ok(Matched::App(route.action.clone()));
+                }
+                other_method = true;
+            }
+        }
+        Err(if other_method {
+            Error::MethodNotAllowed
+        } else {
+            Error::NotFound("no such endpoint".into())
+        })
+    }
+}
+
+enum Matched<'p> {
+    Builtin(Endpoint, Vec<&'p str>),
+    App(AppAction),
+}
+
+/// The contract's name of a method (`None` for `HEAD` and the like).
+fn verb(method: &Method) -> Option<Verb> {
+    Some(match method {
+        Method::Get => Verb::Get,
+        Method::Post => Verb::Post,
+        Method::Put => Verb::Put,
+        Method::Patch => Verb::Patch,
+        Method::Delete => Verb::Delete,
+        _ => return None,
+    })
+}
+
+fn has_ticket(url: &Url) -> bool {
+    url.query_pairs().any(|(k, _)| k == "ticket")
+}
+
+/// Whether the request carries a body at all (`Content-Length` above 0, or a `Content-Type`).
+fn has_body(req: &Request) -> bool {
+    header(req.headers(), "content-length").is_some_and(|l| l.trim() != "0")
+        || req.headers().has("content-type").unwrap_or(false)
+}

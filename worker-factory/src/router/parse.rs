@@ -1,0 +1,386 @@
+//! Parse once: a matched endpoint, its path parameters, query and body become the typed
+//! [`Call`] the object runs, and the [`Target`] that says whose object that is. Everything the
+//! client sent is checked here; the object never reads the client's bytes.
+
+use serde_json::Value as Json;
+use userdo::api::{
+    self, ChangePasswordRequest, Credentials, DeleteAccountRequest, RefreshRequest, ResetConfirm,
+    ResetRequest, VerificationConfirm,
+};
+use userdo::error::FieldErrors;
+use userdo::rpc::RpcRequest;
+use userdo::token::{self, AccessClaims, OpaqueKind};
+use userdo::{Error, Result, email, kv};
+use worker::{Request, Url};
+
+use super::credentials::{Origins, header};
+use crate::hop::Call;
+use crate::http::{REFRESH_COOKIE, cookie};
+use crate::routes::Endpoint;
+
+/// Whose object a call goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    /// The object of a normalised email (signup, login, reset request, dev outbox).
+    Email(String),
+    /// The object whose id is this user id (from a verified token or an opaque token's name).
+    User(String),
+}
+
+/// What the pipeline has read of a request before it builds the call.
+pub(super) struct Parts<'a> {
+    pub(super) endpoint: Endpoint,
+    /// The raw (percent-encoded) path parameters, in the route's order.
+    pub(super) params: Vec<&'a str>,
+    pub(super) url: &'a Url,
+    pub(super) req: &'a Request,
+    pub(super) origins: &'a Origins<'a>,
+    /// The body, when the route reads one and the request has it.
+    pub(super) body: Option<Vec<u8>>,
+    /// The verified caller, for routes a session authenticates.
+    pub(super) caller: Option<&'a AccessClaims>,
+}
+
+/// Builds the call of `parts.endpoint` and finds its object.
+pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
+    let Parts {
+        endpoint,
+        params,
+        url,
+        req,
+        origins,
+        body,
+        caller,
+    } = parts;
+    let param = |i: usize| params.get(i).copied().unwrap_or_default().to_owned();
+    let bytes = || body.as_deref().unwrap_or_default();
+    let query = url.query().unwrap_or_default();
+    let call = match endpoint {
+        Endpoint::Signup | Endpoint::Login => {
+            let c: Credentials = api::parse_body(bytes())?;
+            let email = email::normalize(c.email.as_deref().unwrap_or_default())?;
+            let password = c.password.unwrap_or_default();
+            let target = Target::Email(email.clone());
+            let call = if endpoint == Endpoint::Login {
+                Call::Login { email, password }
+            } else {
+                Call::Signup { email, password }
+            };
+            return Ok((call, target));
+        }
+        Endpoint::ResetRequest => {
+            let r: ResetRequest = api::parse_body(bytes())?;
+            let email = email::normalize(r.email.as_deref().unwrap_or_default())?;
+            return Ok((
+                Call::ResetRequest {
+                    email: email.clone(),
+                },
+                Target::Email(email),
+            ));
+        }
+        Endpoint::DevOutbox => {
+            let raw = query_param(query, "email")?
+                .ok_or_else(|| Error::InvalidQuery("the query needs ?email=".into()))?;
+            let email = email::normalize(&raw)
+                .map_err(|_| Error::InvalidQuery("email is not an email address".into()))?;
+            return Ok((Call::DevOutbox, Target::Email(email)));
+        }
+        Endpoint::Refresh => {
+            // The body is optional here: without one, the token comes from the cookie.
+            let from_body = match &body {
+                None => None,
+                Some(bytes) => api::parse_body::<RefreshRequest>(bytes)?.refresh_token,
+            };
+            let token = match from_body {
+                Some(token) => token,
+                None => {
+                    let token =
+                        cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
+                    origins.check(req)?;
+                    token
+                }
+            };
+            return opaque(OpaqueKind::Refresh, token, |token| Call::Refresh { token });
+        }
+        Endpoint::ResetConfirm => {
+            let r: ResetConfirm = api::parse_body(bytes())?;
+            let new_password = r.new_password.unwrap_or_default();
+            return opaque(
+                OpaqueKind::PasswordReset,
+                r.token.unwrap_or_default(),
+                |token| Call::ResetConfirm {
+                    token,
+                    new_password,
+                },
+            );
+        }
+        Endpoint::VerificationConfirm => {
+            let r: VerificationConfirm = api::parse_body(bytes())?;
+            return opaque(
+                OpaqueKind::EmailVerification,
+                r.token.unwrap_or_default(),
+                |token| Call::VerificationConfirm { token },
+            );
+        }
+        Endpoint::WebSocket => {
+            // A ticket names its user (and is proven by its hash in the object).
+            let ticket = query_param(query, "ticket")?;
+            let ticket_user = match &ticket {
+                Some(t) => Some(
+                    token::opaque_user_id(OpaqueKind::WsTicket, t)
+                        .ok_or(Error::InvalidToken)?
+                        .to_owned(),
+                ),
+                None => None,
+            };
+            let upgrade = header(req.headers(), "upgrade");
+            if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+                return Err(Error::UpgradeRequired);
+            }
+            let since = query_param(query, "since")?
+                .map(|s| {
+                    s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                        Error::InvalidQuery("since must be a seq (a whole number)".into())
+                    })
+                })
+                .transpose()?;
+            let call = Call::OpenSocket { ticket, since };
+            if let Some(user) = ticket_user {
+                return Ok((call, Target::User(user)));
+            }
+            call
+        }
+        Endpoint::Logout => Call::Logout,
+        Endpoint::Me => Call::Me,
+        Endpoint::Sessions => Call::Sessions,
+        Endpoint::RevokeOthers => Call::RevokeOthers,
+        Endpoint::RevokeSession => Call::RevokeSession { id: param(0) },
+        Endpoint::ChangePassword => {
+            let c: ChangePasswordRequest = api::parse_body(bytes())?;
+            Call::ChangePassword {
+                current: c.current_password.unwrap_or_default(),
+                new: c.new_password.unwrap_or_default(),
+            }
+        }
+        Endpoint::VerificationRequest => Call::VerificationRequest,
+        Endpoint::DeleteAccount => {
+            let r: DeleteAccountRequest = api::parse_body(bytes())?;
+            Call::DeleteAccount {
+                password: r.password.unwrap_or_default(),
+            }
+        }
+        Endpoint::DevObject => Call::DevObject,
+        Endpoint::WsTicket => Call::WsTicket,
+        Endpoint::Rpc => {
+            let r: RpcRequest = api::parse_body(bytes())?;
+            Call::Rpc {
+                method: r.method.unwrap_or_default(),
+                params: r.params,
+            }
+        }
+        Endpoint::KvList => Call::KvList {
+            prefix: query_param(query, "prefix")?,
+        },
+        Endpoint::KvGet => Call::KvGet {
+            key: path_key(&param(0))?,
+        },
+        Endpoint::KvPut => Call::KvPut {
+            key: path_key(&param(0))?,
+            value: any_json(bytes())?,
+        },
+        Endpoint::KvDelete => Call::KvDelete {
+            key: path_key(&param(0))?,
+        },
+        Endpoint::DataGet => Call::DataGet {
+            key: query_param(query, "key")?
+                .ok_or_else(|| Error::InvalidQuery("the query needs ?key=".into()))?,
+        },
+        Endpoint::DataPost => {
+            let (key, value) = data_entry(any_json(bytes())?)?;
+            Call::DataPost { key, value }
+        }
+        Endpoint::TableList => Call::TableList {
+            table: param(0),
+            query: url.query_pairs().into_owned().collect(),
+        },
+        Endpoint::TableCreate => Call::TableCreate {
+            table: param(0),
+            row: any_json(bytes())?,
+        },
+        Endpoint::TableGet => Call::TableGet {
+            table: param(0),
+            id: param(1),
+        },
+        Endpoint::TableUpdate => Call::TableUpdate {
+            table: param(0),
+            id: param(1),
+            patch: any_json(bytes())?,
+        },
+        Endpoint::TableDelete => Call::TableDelete {
+            table: param(0),
+            id: param(1),
+        },
+    };
+    // Every other endpoint belongs to the caller's session.
+    let caller = caller.ok_or(Error::Unauthenticated)?;
+    Ok((call, Target::User(caller.sub.clone())))
+}
+
+/// A call to the object an opaque token names (its user id is the token's middle part).
+fn opaque(
+    kind: OpaqueKind,
+    token: String,
+    call: impl FnOnce(String) -> Call,
+) -> Result<(Call, Target)> {
+    let user = token::opaque_user_id(kind, &token)
+        .ok_or(Error::InvalidToken)?
+        .to_owned();
+    Ok((call(token), Target::User(user)))
+}
+
+/// Any JSON value: 400 `invalid_json` when the body does not parse.
+pub(super) fn any_json(bytes: &[u8]) -> Result<Json> {
+    serde_json::from_slice(bytes)
+        .map_err(|_| Error::InvalidJson("request body is not valid JSON".into()))
+}
+
+/// A KV key from its path segment: decoded strictly (a `/` inside it comes as `%2F`), then
+/// checked (1 to 512 bytes, not reserved).
+fn path_key(encoded: &str) -> Result<String> {
+    let key = percent_decode(encoded, false)
+        .ok_or_else(|| Error::field("key", "is not valid percent-encoded UTF-8"))?;
+    kv::check_key(&key)?;
+    Ok(key)
+}
+
+/// The `{key, value}` of `POST /data`; `null` is a value like any other, only a missing `value`
+/// is an error.
+fn data_entry(body: Json) -> Result<(String, Json)> {
+    let Json::Object(mut body) = body else {
+        return Err(Error::InvalidJson(
+            "request body must be a JSON object".into(),
+        ));
+    };
+    let mut errors = FieldErrors::new();
+    let key = match body.remove("key") {
+        Some(Json::String(key)) => Some(key),
+        Some(_) => {
+            errors.insert("key".into(), vec!["must be a string".into()]);
+            None
+        }
+        None => {
+            errors.insert("key".into(), vec!["is required".into()]);
+            None
+        }
+    };
+    let value = body.remove("value");
+    if value.is_none() {
+        errors.insert("value".into(), vec!["is required".into()]);
+    }
+    match (key, value) {
+        (Some(key), Some(value)) => Ok((key, value)),
+        _ => Err(Error::Validation(errors)),
+    }
+}
+
+/// The first value of `name` in a query string (`a=1&b=2`, `+` for space), decoded strictly:
+/// a malformed escape or bytes that are not UTF-8 are `invalid_query`.
+pub(super) fn query_param(query: &str, name: &str) -> Result<Option<String>> {
+    for pair in query.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        // A parameter whose name does not decode cannot be the one asked for.
+        if percent_decode(k, true).as_deref() != Some(name) {
+            continue;
+        }
+        return percent_decode(v, true).map(Some).ok_or_else(|| {
+            Error::InvalidQuery(format!("{name} is not valid percent-encoded UTF-8"))
+        });
+    }
+    Ok(None)
+}
+
+/// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in a query string). `None`
+/// for a `%` not followed by two hex digits, or a result that is not UTF-8.
+fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
+    fn hex(b: u8) -> Option<u8> {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let high = bytes.next().and_then(hex)?;
+                let low = bytes.next().and_then(hex)?;
+                out.push(high << 4 | low);
+            }
+            b'+' if plus_is_space => out.push(b' '),
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::{data_entry, percent_decode, query_param};
+
+    #[test]
+    fn path_keys_decode_strictly() {
+        assert_eq!(percent_decode("a%2Fb%20c", false).unwrap(), "a/b c");
+        assert_eq!(
+            percent_decode("%C3%A9t%c3%a9", false).unwrap(),
+            "\u{e9}t\u{e9}"
+        );
+        assert_eq!(percent_decode("a+b", false).unwrap(), "a+b");
+        assert_eq!(percent_decode("100%25", false).unwrap(), "100%");
+        assert_eq!(percent_decode("%00", false).unwrap(), "\u{0}");
+        assert_eq!(percent_decode("", false).unwrap(), "");
+        for bad in [
+            "%",
+            "%2",
+            "a%zz",
+            "%+f",
+            "%-1",
+            "%C3",
+            "%FF",
+            "%ED%A0%80",
+            "%C3%28",
+        ] {
+            assert_eq!(percent_decode(bad, false), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_parameters_take_the_first_match_and_reject_bad_encoding() {
+        assert_eq!(
+            query_param("prefix=a+b%2Fc&x=1", "prefix")
+                .unwrap()
+                .unwrap(),
+            "a b/c"
+        );
+        assert_eq!(query_param("key=1&key=2", "key").unwrap().unwrap(), "1");
+        assert_eq!(query_param("k%65y=v", "key").unwrap().unwrap(), "v");
+        assert_eq!(query_param("key", "key").unwrap().unwrap(), "");
+        assert_eq!(query_param("keys=1&%zz=2", "key").unwrap(), None);
+        assert_eq!(query_param("", "key").unwrap(), None);
+        let e = query_param("key=%FF", "key").unwrap_err();
+        assert_eq!(e.code(), "invalid_query");
+    }
+
+    #[test]
+    fn data_entries_list_every_missing_or_mistyped_field() {
+        let (key, value) = data_entry(serde_json::json!({"key": "k", "value": null})).unwrap();
+        assert_eq!((key.as_str(), value), ("k", serde_json::Value::Null));
+        let body = data_entry(serde_json::json!({"key": 5}))
+            .unwrap_err()
+            .to_body();
+        assert_eq!(body["error"]["details"]["key"][0], "must be a string");
+        assert_eq!(body["error"]["details"]["value"][0], "is required");
+        let e = data_entry(serde_json::json!([1])).unwrap_err();
+        assert_eq!(e.code(), "invalid_json");
+    }
+}

@@ -1,0 +1,407 @@
+//! The HTTP contract, written once: every endpoint of API.md with its method, path pattern, what
+//! authenticates it, its body limit, its rate-limit bucket, what it does to sessions and cookies,
+//! and the type of its answer.
+//!
+//! The worker's pipeline is driven by this table ([`Endpoint::route`]); the object matches the
+//! typed request built from it ([`crate::hop::Call`]) exhaustively; `client-ts` gets its paths and
+//! response types generated from it (`client-ts/schema-gen`). No path literal lives anywhere else,
+//! and a new endpoint that nobody handles does not compile.
+
+use schemars::SchemaGenerator;
+use serde::Serialize;
+use userdo::token::OpaqueKind;
+
+use crate::responses::{
+    DataEntry, DataValue, DevObject, KeyList, KvEntry, Ok, Outbox, Revoked, RowList, RpcResult,
+    SessionList, TableRowBody, Ticket, UserBody,
+};
+use userdo::api::AuthResponse;
+
+/// An HTTP method of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verb {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Verb {
+    /// The method as the runtime names it.
+    pub fn method(self) -> worker::Method {
+        match self {
+            Verb::Get => worker::Method::Get,
+            Verb::Post => worker::Method::Post,
+            Verb::Put => worker::Method::Put,
+            Verb::Patch => worker::Method::Patch,
+            Verb::Delete => worker::Method::Delete,
+        }
+    }
+}
+
+/// What authenticates a request, and so which user's object it goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Auth {
+    /// An access token (`Authorization: Bearer`, or the `token` cookie with an allowed `Origin`
+    /// for state changes), verified in the worker; its session is checked in the object.
+    Session,
+    /// No session: the object is the one of the (normalised) email in the body.
+    Email,
+    /// A refresh token, from the body or the `refreshToken` cookie (with an allowed `Origin`).
+    Refresh,
+    /// An opaque token of this kind in the body, which names its user.
+    Token(#[serde(skip)] OpaqueKind),
+    /// A WebSocket ticket (`?ticket=`), or an access token as for [`Auth::Session`]; a cookie
+    /// needs an allowed `Origin` even on this `GET` (cross-site WebSocket hijacking).
+    Socket,
+    /// Development only: the object of the email in `?email=`.
+    DevEmail,
+}
+
+/// What the request body is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Body {
+    /// No body is read.
+    None,
+    /// A JSON body of at most this many bytes (415 without `application/json`, 413 above it).
+    Json(usize),
+    /// As [`Body::Json`] when the request has a body at all (`POST /api/refresh`).
+    OptionalJson(usize),
+}
+
+/// A rate-limit bucket, counted per client IP before the work it guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RateBucket {
+    /// Signups per IP.
+    Signup,
+    /// Logins per IP, and failed logins per account.
+    Login,
+    /// Password-reset requests per IP.
+    Reset,
+}
+
+/// What a successful request does to the user's sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Sessions {
+    /// Leaves them as they are.
+    Keep,
+    /// May end some: the object closes the sockets of ended sessions afterwards.
+    MayEnd,
+}
+
+/// What the worker does to the auth cookies of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Cookies {
+    /// Nothing.
+    Keep,
+    /// Sets `token` and `refreshToken` from a successful answer ([`AuthResponse`]).
+    Set,
+    /// Clears both (on success, and on a 401: the session is gone either way).
+    Clear,
+}
+
+/// One row of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    /// The method.
+    pub verb: Verb,
+    /// The path, with `{name}` for a parameter segment.
+    pub path: &'static str,
+    /// What authenticates it.
+    pub auth: Auth,
+    /// Its body.
+    pub body: Body,
+    /// Its rate-limit bucket, if any.
+    pub limit: Option<RateBucket>,
+    /// What it does to sessions.
+    pub sessions: Sessions,
+    /// What it does to cookies.
+    pub cookies: Cookies,
+    /// Whether it exists only with `DEV_OUTBOX` (404 otherwise).
+    pub dev_only: bool,
+}
+
+impl Route {
+    /// The parameters of `path` in order (`{key}` -> `key`).
+    pub fn params(&self) -> impl Iterator<Item = &'static str> {
+        self.path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+    }
+}
+
+/// Bodies of auth endpoints are limited to this many bytes, checked before parsing.
+pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
+/// The largest KV or table request body: a 1 MiB value plus room for its key (`POST /data`).
+pub const DATA_BODY_LIMIT: usize = 1024 * 1024 + 1024;
+
+const AUTH_JSON: Body = Body::Json(AUTH_BODY_LIMIT);
+const DATA_JSON: Body = Body::Json(DATA_BODY_LIMIT);
+
+/// Writes the endpoint enum, its table and the schema of each answer from one list.
+macro_rules! routes {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident: $verb:ident $path:literal, $auth:expr, $body:expr, $limit:expr,
+            $sessions:ident, $cookies:ident, $dev:literal -> $response:ty;
+    )*) => {
+        /// Every endpoint of the contract (API.md).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[serde(rename_all = "camelCase")]
+        pub enum Endpoint {
+            $( $(#[doc = $doc])* $name, )*
+        }
+
+        impl Endpoint {
+            /// Every endpoint, in the order of the table.
+            pub const ALL: &'static [Endpoint] = &[$(Endpoint::$name),*];
+
+            /// Its row of the contract.
+            pub const fn route(self) -> Route {
+                match self {
+                    $(Endpoint::$name => Route {
+                        verb: Verb::$verb,
+                        path: $path,
+                        auth: $auth,
+                        body: $body,
+                        limit: $limit,
+                        sessions: Sessions::$sessions,
+                        cookies: Cookies::$cookies,
+                        dev_only: $dev,
+                    },)*
+                }
+            }
+
+            /// The JSON Schema of its successful answer's body (for the generated client).
+            pub fn response_schema(self, generator: &mut SchemaGenerator) -> schemars::Schema {
+                match self {
+                    $(Endpoint::$name => generator.subschema_for::<$response>(),)*
+                }
+            }
+        }
+    };
+}
+
+use Auth::{DevEmail, Email, Refresh, Session, Socket, Token};
+use Body::None as NoBody;
+
+routes! {
+    /// `POST /api/signup`: creates the account and its first session.
+    Signup: Post "/api/signup", Email, AUTH_JSON, Some(RateBucket::Signup), Keep, Set, false -> AuthResponse;
+    /// `POST /api/login`.
+    Login: Post "/api/login", Email, AUTH_JSON, Some(RateBucket::Login), Keep, Set, false -> AuthResponse;
+    /// `POST /api/refresh`: a new pair; the old refresh token is spent.
+    Refresh: Post "/api/refresh", Refresh, Body::OptionalJson(AUTH_BODY_LIMIT), None, MayEnd, Set, false -> AuthResponse;
+    /// `POST /api/logout`: ends the current session.
+    Logout: Post "/api/logout", Session, NoBody, None, MayEnd, Clear, false -> Ok;
+    /// `GET /api/me`.
+    Me: Get "/api/me", Session, NoBody, None, Keep, Keep, false -> UserBody;
+    /// `GET /api/sessions`.
+    Sessions: Get "/api/sessions", Session, NoBody, None, Keep, Keep, false -> SessionList;
+    /// `POST /api/sessions/revoke-others`.
+    RevokeOthers: Post "/api/sessions/revoke-others", Session, NoBody, None, MayEnd, Keep, false -> Revoked;
+    /// `DELETE /api/sessions/{id}`.
+    RevokeSession: Delete "/api/sessions/{id}", Session, NoBody, None, MayEnd, Keep, false -> Ok;
+    /// `POST /api/password/change`: every other session ends.
+    ChangePassword: Post "/api/password/change", Session, AUTH_JSON, None, MayEnd, Keep, false -> Ok;
+    /// `POST /api/password-reset/request`: 202 whether or not the email has an account.
+    ResetRequest: Post "/api/password-reset/request", Email, AUTH_JSON, Some(RateBucket::Reset), Keep, Keep, false -> Ok;
+    /// `POST /api/password-reset/confirm`: every session ends.
+    ResetConfirm: Post "/api/password-reset/confirm", Token(OpaqueKind::PasswordReset), AUTH_JSON, None, MayEnd, Keep, false -> Ok;
+    /// `POST /api/email-verification/request`.
+    VerificationRequest: Post "/api/email-verification/request", Session, NoBody, None, Keep, Keep, false -> Ok;
+    /// `POST /api/email-verification/confirm`.
+    VerificationConfirm: Post "/api/email-verification/confirm", Token(OpaqueKind::EmailVerification), AUTH_JSON, None, Keep, Keep, false -> UserBody;
+    /// `DELETE /api/account`: erases the account and all its data.
+    DeleteAccount: Delete "/api/account", Session, AUTH_JSON, None, MayEnd, Clear, false -> Ok;
+    /// `GET /api/dev/outbox?email=E`: the mail kept in development.
+    DevOutbox: Get "/api/dev/outbox", DevEmail, NoBody, None, Keep, Keep, true -> Outbox;
+    /// `GET /api/dev/object`: the object's instance name (a new one after each eviction).
+    DevObject: Get "/api/dev/object", Session, NoBody, None, Keep, Keep, true -> DevObject;
+    /// `POST /api/ws/ticket`: a single-use WebSocket ticket, valid 60 s.
+    WsTicket: Post "/api/ws/ticket", Session, NoBody, None, Keep, Keep, false -> Ticket;
+    /// `GET /api/ws`: the WebSocket upgrade (`?ticket=`, `?since=`).
+    WebSocket: Get "/api/ws", Socket, NoBody, None, Keep, Keep, false -> ();
+    /// `POST /api/rpc`: calls an application method.
+    Rpc: Post "/api/rpc", Session, DATA_JSON, None, Keep, Keep, false -> RpcResult;
+    /// `GET /api/kv?prefix=`: the keys.
+    KvList: Get "/api/kv", Session, NoBody, None, Keep, Keep, false -> KeyList;
+    /// `GET /api/kv/{key}`.
+    KvGet: Get "/api/kv/{key}", Session, NoBody, None, Keep, Keep, false -> KvEntry;
+    /// `PUT /api/kv/{key}`: any JSON value.
+    KvPut: Put "/api/kv/{key}", Session, DATA_JSON, None, Keep, Keep, false -> KvEntry;
+    /// `DELETE /api/kv/{key}`.
+    KvDelete: Delete "/api/kv/{key}", Session, NoBody, None, Keep, Keep, false -> Ok;
+    /// `GET /data?key=K` (compatibility with the TypeScript `userdo`).
+    DataGet: Get "/data", Session, NoBody, None, Keep, Keep, false -> DataValue;
+    /// `POST /data {key, value}` (compatibility).
+    DataPost: Post "/data", Session, DATA_JSON, None, Keep, Keep, false -> DataEntry;
+    /// `GET /api/tables/{table}?where=..&orderBy=..&limit=..&offset=..`.
+    TableList: Get "/api/tables/{table}", Session, NoBody, None, Keep, Keep, false -> RowList;
+    /// `POST /api/tables/{table}`: creates a row.
+    TableCreate: Post "/api/tables/{table}", Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
+    /// `GET /api/tables/{table}/{id}`.
+    TableGet: Get "/api/tables/{table}/{id}", Session, NoBody, None, Keep, Keep, false -> TableRowBody;
+    /// `PATCH /api/tables/{table}/{id}`: a partial update, validated again.
+    TableUpdate: Patch "/api/tables/{table}/{id}", Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
+    /// `DELETE /api/tables/{table}/{id}`.
+    TableDelete: Delete "/api/tables/{table}/{id}", Session, NoBody, None, Keep, Keep, false -> Ok;
+}
+
+/// Whether `path` fits `pattern`: the same number of segments, literal segments equal, a
+/// `{param}` segment any non-empty one.
+pub fn matches(pattern: &str, path: &str) -> bool {
+    captures(pattern, path).is_some()
+}
+
+/// The raw (still percent-encoded) values of the `{param}` segments of `pattern` in `path`, in
+/// order, or `None` when the path does not fit.
+pub fn captures<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(g)) => {
+                if w.starts_with('{') && w.ends_with('}') {
+                    if g.is_empty() {
+                        return None;
+                    }
+                    params.push(g);
+                } else if w != g {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// What a path and method are: an endpoint with its raw parameters, or a path the contract has
+/// with another method (405), or nothing (404).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<'p> {
+    /// The endpoint and its parameters.
+    Found(Endpoint, Vec<&'p str>),
+    /// The path exists with another method.
+    OtherMethod,
+    /// No endpoint has this path.
+    Missing,
+}
+
+/// Finds the endpoint of `verb` and `path`.
+pub fn lookup(verb: Verb, path: &str) -> Lookup<'_> {
+    let mut other_method = false;
+    for endpoint in Endpoint::ALL {
+        let route = endpoint.route();
+        if let Some(params) = captures(route.path, path) {
+            if route.verb == verb {
+                return Lookup::Found(*endpoint, params);
+            }
+            other_method = true;
+        }
+    }
+    if other_method {
+        Lookup::OtherMethod
+    } else {
+        Lookup::Missing
+    }
+}
+
+/// The contract as data, for the generated client: `{name, method, path, params}` per endpoint.
+pub fn describe() -> Vec<serde_json::Value> {
+    Endpoint::ALL
+        .iter()
+        .map(|e| {
+            let route = e.route();
+            serde_json::json!({
+                "name": e,
+                "method": route.verb,
+                "path": route.path,
+                "params": route.params().collect::<Vec<_>>(),
+                "auth": route.auth,
+                "devOnly": route.dev_only,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert!(matches("/api/sessions/{id}", "/api/sessions/abc"));
+        assert!(!matches("/api/sessions/{id}", "/api/sessions/"));
+        assert!(!matches("/api/sessions/{id}", "/api/sessions/a/b"));
+        assert!(matches("/api/me", "/api/me"));
+        assert!(!matches("/api/me", "/api/me/"));
+        assert!(!matches("/api/me", "/api/mex"));
+        assert_eq!(
+            captures("/api/tables/{table}/{id}", "/api/tables/todos/x%2Fy"),
+            Some(vec!["todos", "x%2Fy"])
+        );
+    }
+
+    #[test]
+    fn every_path_and_method_is_one_endpoint() {
+        for (i, a) in Endpoint::ALL.iter().enumerate() {
+            for b in &Endpoint::ALL[i + 1..] {
+                let (ra, rb) = (a.route(), b.route());
+                assert!(
+                    !(ra.verb == rb.verb && ra.path == rb.path),
+                    "{a:?} and {b:?} share {} {}",
+                    ra.path,
+                    serde_json::to_string(&ra.verb).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_tells_404_from_405() {
+        assert_eq!(
+            lookup(Verb::Delete, "/api/kv/a"),
+            Lookup::Found(Endpoint::KvDelete, vec!["a"])
+        );
+        // The literal `revoke-others` wins over `{id}` only by method: DELETE of it is a revoke.
+        assert_eq!(
+            lookup(Verb::Post, "/api/sessions/revoke-others"),
+            Lookup::Found(Endpoint::RevokeOthers, vec![])
+        );
+        assert_eq!(lookup(Verb::Put, "/api/me"), Lookup::OtherMethod);
+        assert_eq!(lookup(Verb::Get, "/api/nope"), Lookup::Missing);
+    }
+
+    #[test]
+    fn routes_that_set_cookies_answer_tokens_and_the_ones_that_end_sessions_say_so() {
+        for e in Endpoint::ALL {
+            let r = e.route();
+            if r.cookies == Cookies::Clear {
+                assert_eq!(r.sessions, Sessions::MayEnd, "{e:?}");
+            }
+            if matches!(r.auth, Auth::Email | Auth::Token(_)) {
+                assert!(
+                    matches!(r.body, Body::Json(_)),
+                    "{e:?} needs its body to find its user"
+                );
+            }
+        }
+    }
+}
