@@ -1,14 +1,16 @@
 import type { BackoffOptions } from './backoff.js';
 import { errorFrom, UserDoError } from './errors.js';
-import type {
-  AuthResponse,
-  Event,
-  GeneratedApp,
-  KvChange,
-  SessionInfo,
-  StoredFields,
-  TableChange,
-  User,
+import {
+  routes,
+  type EndpointName,
+  type Endpoints,
+  type Event,
+  type GeneratedApp,
+  type KvChange,
+  type SessionInfo,
+  type StoredFields,
+  type TableChange,
+  type User,
 } from './generated.js';
 import { queryString, type QueryOptions } from './query.js';
 import {
@@ -87,6 +89,24 @@ type InputOf<App extends AppTypes, K> = K extends keyof App['inputs'] ? App['inp
 type ParamsOf<App extends AppTypes, M> =
   Extract<App['calls'], { method: M }> extends { params: infer P } ? [params: P] : [params?: undefined];
 
+/** What {@link UserDoClient.endpoint} takes for the endpoint `N`. */
+export interface EndpointOptions<N extends EndpointName> {
+  /** The path parameters (each one is percent-encoded into its segment). */
+  params?: Endpoints[N]['params'];
+  /** The JSON body. */
+  body?: Endpoints[N]['body'];
+  /** A query string to append, without its `?`. */
+  query?: string;
+  /** Send the access token (and refresh it once on an expired-token 401). Default true. */
+  auth?: boolean;
+}
+
+/** The path of endpoint `name` with its parameters filled in (percent-encoded). */
+export function endpointPath<N extends EndpointName>(name: N, params?: Endpoints[N]['params']): string {
+  const values = (params ?? {}) as Record<string, string>;
+  return routes[name].path.replace(/\{(\w+)\}/g, (_, p: string) => encodeURIComponent(values[p] ?? ''));
+}
+
 /** Options of {@link UserDoClient.request}. */
 export interface RequestOptions {
   /** The JSON body. */
@@ -152,7 +172,8 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     if (options.heartbeatMs !== undefined) realtimeOptions.heartbeatMs = options.heartbeatMs;
     this.realtime = new Realtime(
       {
-        ticket: async () => (await this.request<{ ticket: string }>('POST', '/api/ws/ticket')).ticket,
+        ticket: async () => (await this.endpoint('wsTicket')).ticket,
+        socketPath: endpointPath('webSocket'),
         socketUrl: (path) => this.baseUrl.replace(/^http/, 'ws') + path,
         sessionEnded: () => this.signOutLocally(),
       },
@@ -164,11 +185,11 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     this.realtime.onEvent((event) => this.dispatch(event));
     this.realtime.onResync(() => this.resync());
     this.sessions = {
-      list: async () => (await this.request<{ sessions: SessionInfo[] }>('GET', '/api/sessions')).sessions,
+      list: async () => (await this.endpoint('sessions')).sessions,
       revoke: async (id) => {
-        await this.request('DELETE', `/api/sessions/${encodeURIComponent(id)}`);
+        await this.endpoint('revokeSession', { params: { id } });
       },
-      revokeOthers: async () => (await this.request<{ revoked: number }>('POST', '/api/sessions/revoke-others')).revoked,
+      revokeOthers: async () => (await this.endpoint('revokeOthers')).revoked,
     };
   }
 
@@ -220,6 +241,17 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     return (await res.json()) as T;
   }
 
+  /**
+   * Calls one endpoint of the worker's route table, typed by the generated `Endpoints`: its path
+   * filled from `params`, its body, and its answer. Errors and refresh as {@link request}.
+   */
+  endpoint<N extends EndpointName>(name: N, options: EndpointOptions<N> = {}): Promise<Endpoints[N]['response']> {
+    const path = endpointPath(name, options.params) + (options.query ? `?${options.query}` : '');
+    const request: RequestOptions = { body: options.body };
+    if (options.auth !== undefined) request.auth = options.auth;
+    return this.request<Endpoints[N]['response']>(routes[name].method, path, request);
+  }
+
   private send(method: string, path: string, body: unknown, token: string | undefined): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
@@ -252,7 +284,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
   }
 
   private async refreshNow(refreshToken: string): Promise<boolean> {
-    const res = await this.send('POST', '/api/refresh', { refreshToken }, undefined);
+    const res = await this.send(routes.refresh.method, routes.refresh.path, { refreshToken }, undefined);
     if (!res.ok) {
       // Spent, expired or revoked: the session is over.
       if (res.status === 400 || res.status === 401 || res.status === 403) {
@@ -261,7 +293,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
       }
       throw await errorFrom(res);
     }
-    const auth = (await res.json()) as AuthResponse;
+    const auth = (await res.json()) as Endpoints['refresh']['response'];
     this.setTokens({ token: auth.token, refreshToken: auth.refreshToken });
     return true;
   }
@@ -279,8 +311,8 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   // ---- auth ----
 
-  private async signIn(path: string, email: string, password: string): Promise<User> {
-    const auth = await this.request<AuthResponse>('POST', path, { body: { email, password }, auth: false });
+  private async signIn(name: 'signup' | 'login', email: string, password: string): Promise<User> {
+    const auth = await this.endpoint(name, { body: { email, password }, auth: false });
     this.realtime.stop(true);
     this.setTokens({ token: auth.token, refreshToken: auth.refreshToken });
     if (this.listenerCount > 0 && this.options.autoConnect !== false) this.realtime.start();
@@ -289,19 +321,19 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   /** `POST /api/signup`: creates the account and signs in. */
   signup(email: string, password: string): Promise<User> {
-    return this.signIn('/api/signup', email, password);
+    return this.signIn('signup', email, password);
   }
 
   /** `POST /api/login`. */
   login(email: string, password: string): Promise<User> {
-    return this.signIn('/api/login', email, password);
+    return this.signIn('login', email, password);
   }
 
   /** `POST /api/logout`: ends the session on the server, then forgets the tokens (also if that fails). */
   async logout(): Promise<void> {
     if (!this.tokens) return;
     try {
-      await this.request('POST', '/api/logout');
+      await this.endpoint('logout');
     } catch (error) {
       if (!(error instanceof UserDoError)) throw error;
     } finally {
@@ -311,50 +343,46 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   /** `GET /api/me`. */
   async me(): Promise<User> {
-    return (await this.request<{ user: User }>('GET', '/api/me')).user;
+    return (await this.endpoint('me')).user;
   }
 
   /** `POST /api/password/change`: every other session ends; this one stays. */
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    await this.request('POST', '/api/password/change', { body: { currentPassword, newPassword } });
+    await this.endpoint('changePassword', { body: { currentPassword, newPassword } });
   }
 
   /** `POST /api/password-reset/request`: the server mails a token (202 also for unknown emails). */
   async requestPasswordReset(email: string): Promise<void> {
-    await this.request('POST', '/api/password-reset/request', { body: { email }, auth: false });
+    await this.endpoint('resetRequest', { body: { email }, auth: false });
   }
 
   /** `POST /api/password-reset/confirm`: sets the password; every session of the account ends. */
   async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
-    await this.request('POST', '/api/password-reset/confirm', { body: { token, newPassword }, auth: false });
+    await this.endpoint('resetConfirm', { body: { token, newPassword }, auth: false });
   }
 
   /** `POST /api/email-verification/request`. */
   async requestEmailVerification(): Promise<void> {
-    await this.request('POST', '/api/email-verification/request');
+    await this.endpoint('verificationRequest');
   }
 
   /** `POST /api/email-verification/confirm`. */
   async confirmEmailVerification(token: string): Promise<User> {
-    return (await this.request<{ user: User }>('POST', '/api/email-verification/confirm', { body: { token }, auth: false })).user;
+    return (await this.endpoint('verificationConfirm', { body: { token }, auth: false })).user;
   }
 
   /** `DELETE /api/account`: erases the account and all its data, then signs out. */
   async deleteAccount(password: string): Promise<void> {
-    await this.request('DELETE', '/api/account', { body: { password } });
+    await this.endpoint('deleteAccount', { body: { password } });
     this.signOutLocally();
   }
 
   // ---- KV ----
 
-  private static kvPath(key: string): string {
-    return `/api/kv/${encodeURIComponent(key)}`;
-  }
-
   /** `GET /api/kv/{key}`: the value, or `undefined` when the key is not set. */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     try {
-      return (await this.request<{ value: T }>('GET', UserDoClient.kvPath(key))).value;
+      return (await this.endpoint('kvGet', { params: { key } })).value as T;
     } catch (error) {
       if (error instanceof UserDoError && error.status === 404 && error.code === 'not_found') return undefined;
       throw error;
@@ -363,18 +391,18 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   /** `PUT /api/kv/{key}`: stores any JSON value (`null` included). */
   async set<T>(key: string, value: T): Promise<void> {
-    await this.request('PUT', UserDoClient.kvPath(key), { body: value === undefined ? null : value });
+    await this.endpoint('kvPut', { params: { key }, body: value === undefined ? null : value });
   }
 
   /** `DELETE /api/kv/{key}` (no error when the key was not set). */
   async delete(key: string): Promise<void> {
-    await this.request('DELETE', UserDoClient.kvPath(key));
+    await this.endpoint('kvDelete', { params: { key } });
   }
 
   /** `GET /api/kv?prefix=`: every key (with the prefix), in UTF-8 byte order. */
   async keys(prefix?: string): Promise<string[]> {
-    const query = prefix === undefined ? '' : `?prefix=${encodeURIComponent(prefix)}`;
-    return (await this.request<{ keys: string[] }>('GET', `/api/kv${query}`)).keys;
+    const query = prefix === undefined ? '' : `prefix=${encodeURIComponent(prefix)}`;
+    return (await this.endpoint('kvList', { query })).keys;
   }
 
   /**
@@ -415,7 +443,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
   /** `POST /api/rpc`: calls the application's method and answers its `result`. */
   async call<M extends App['calls']['method']>(method: M, ...params: ParamsOf<App, M>): Promise<unknown> {
     const body = params.length ? { method, params: params[0] } : { method };
-    return (await this.request<{ result: unknown }>('POST', '/api/rpc', { body })).result;
+    return (await this.endpoint('rpc', { body: body as Endpoints['rpc']['body'] })).result;
   }
 
   // ---- realtime plumbing ----
@@ -475,7 +503,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
 /** What a collection needs from its client. */
 interface CollectionHost {
-  request<R>(method: string, path: string, options?: RequestOptions): Promise<R>;
+  endpoint<N extends EndpointName>(name: N, options?: EndpointOptions<N>): Promise<Endpoints[N]['response']>;
   listenTable(name: string, fn: (change: RowChange<unknown>) => void): () => void;
 }
 
@@ -487,20 +515,15 @@ export class Collection<T, Input = Partial<T>> {
     readonly name: string,
   ) {}
 
-  private path(id?: string): string {
-    const base = `/api/tables/${encodeURIComponent(this.name)}`;
-    return id === undefined ? base : `${base}/${encodeURIComponent(id)}`;
-  }
-
   /** `POST`: creates a row (the server assigns `id`, `createdAt`, `updatedAt`). */
   async create(fields: Input): Promise<Row<T>> {
-    return (await this.client.request<{ row: Row<T> }>('POST', this.path(), { body: fields })).row;
+    return (await this.client.endpoint('tableCreate', { params: { table: this.name }, body: fields })).row as Row<T>;
   }
 
   /** `GET /{id}`: the row, or `undefined` when there is none. */
   async get(id: string): Promise<Row<T> | undefined> {
     try {
-      return (await this.client.request<{ row: Row<T> }>('GET', this.path(id))).row;
+      return (await this.client.endpoint('tableGet', { params: { table: this.name, id } })).row as Row<T>;
     } catch (error) {
       if (error instanceof UserDoError && error.status === 404 && error.code === 'not_found') return undefined;
       throw error;
@@ -509,17 +532,18 @@ export class Collection<T, Input = Partial<T>> {
 
   /** `PATCH /{id}`: merges the fields into the row (`null` clears an optional one). */
   async update(id: string, fields: Partial<T>): Promise<Row<T>> {
-    return (await this.client.request<{ row: Row<T> }>('PATCH', this.path(id), { body: fields })).row;
+    return (await this.client.endpoint('tableUpdate', { params: { table: this.name, id }, body: fields })).row as Row<T>;
   }
 
   /** `DELETE /{id}` (404 `not_found` when there is no such row). */
   async delete(id: string): Promise<void> {
-    await this.client.request('DELETE', this.path(id));
+    await this.client.endpoint('tableDelete', { params: { table: this.name, id } });
   }
 
   /** `GET ?where=..&orderBy=..&limit=..&offset=..`: the rows and the count of all matches. */
   async query(options: QueryOptions<T> = {}): Promise<{ rows: Row<T>[]; count: number }> {
-    return this.client.request<{ rows: Row<T>[]; count: number }>('GET', this.path() + queryString(options));
+    const { rows, count } = await this.client.endpoint('tableList', { params: { table: this.name }, query: queryString(options).replace(/^\?/, '') });
+    return { rows: rows as Row<T>[], count };
   }
 
   /** Calls `fn` for every change to the table (and `{op: 'resync'}` when events were missed). */

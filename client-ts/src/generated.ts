@@ -44,6 +44,34 @@ export interface Credentials {
   password: string;
 }
 
+/** `{ok: true, data: {key, value}}` (`POST /data`). */
+export interface DataEntry {
+  /** What was stored. */
+  data: KvEntry;
+  /** Always `true`. */
+  ok: boolean;
+}
+
+/** `{ok: true, data: value}` (`GET /data`). */
+export interface DataValue {
+  /** The value. */
+  data: unknown;
+  /** Always `true`. */
+  ok: boolean;
+}
+
+/** `DELETE /api/account`. */
+export interface DeleteAccountRequest {
+  /** The account's password. */
+  password: string;
+}
+
+/** `{instance}` (development only). */
+export interface DevObject {
+  /** A random name of this instance of the object: a new one after every eviction. */
+  instance: string;
+}
+
 /** The body of every error response: `{"error": {"code", "message", "details"?}}`. */
 export interface ErrorBody {
   /** The error. */
@@ -72,6 +100,12 @@ export interface Event {
   ts: number;
 }
 
+/** `{keys}`. */
+export interface KeyList {
+  /** The keys, in UTF-8 byte order. */
+  keys: string[];
+}
+
 /** The `data` of a `kv:{key}` event. */
 export interface KvChange {
   /** The key. */
@@ -82,8 +116,42 @@ export interface KvChange {
   value?: unknown;
 }
 
+/** `{key, value}`. */
+export interface KvEntry {
+  /** The key. */
+  key: string;
+  /** Its value. */
+  value: unknown;
+}
+
 /** What happened to a key. */
 export type KvOp = "put" | "delete";
+
+/** `{ok: true}`. */
+export interface OkBody {
+  /** Always `true`. */
+  ok: boolean;
+}
+
+/** `{messages}`: newest last. */
+export interface Outbox {
+  /** The messages. */
+  messages: OutboxMessage[];
+}
+
+/** One message of the dev outbox. */
+export interface OutboxMessage {
+  /** Milliseconds since the Unix epoch. */
+  createdAt: number;
+  /** The subject. */
+  subject: string;
+  /** The text. */
+  text: string;
+  /** The recipient. */
+  to: string;
+  /** The token the mail carries. */
+  token: string;
+}
 
 /** `POST /api/refresh` (the token may come from the cookie instead). */
 export interface RefreshRequest {
@@ -105,6 +173,34 @@ export interface ResetRequest {
   email: string;
 }
 
+/** `{revoked}`: how many sessions ended. */
+export interface Revoked {
+  /** The number of sessions revoked. */
+  revoked: number;
+}
+
+/** `{rows, count}`. */
+export interface RowList {
+  /** How many rows match, over every page. */
+  count: number;
+  /** The page of rows. */
+  rows: unknown[];
+}
+
+/** The body of `POST /api/rpc`. */
+export interface RpcRequest {
+  /** The method's name. */
+  method: string;
+  /** Its parameters (any JSON; `null` when absent). */
+  params?: unknown;
+}
+
+/** `{result}` of a remote call. */
+export interface RpcResult {
+  /** What the method answered. */
+  result: unknown;
+}
+
 /** One entry of `GET /api/sessions`. */
 export interface SessionInfo {
   /** Milliseconds since the Unix epoch. */
@@ -117,6 +213,12 @@ export interface SessionInfo {
   lastUsedAt: number;
   /** The `User-Agent` of the login that opened it. */
   userAgent: string;
+}
+
+/** `{sessions}`: most recently used first. */
+export interface SessionList {
+  /** The live sessions. */
+  sessions: SessionInfo[];
 }
 
 /** The fields the server puts around every stored row, as the API shows them. */
@@ -141,6 +243,18 @@ export interface TableChange {
 
 /** What happened to a row. */
 export type TableOp = "create" | "update" | "delete";
+
+/** `{row}`. */
+export interface TableRowBody {
+  /** The row, with `id`, `createdAt` and `updatedAt`. */
+  row: unknown;
+}
+
+/** `{ticket}`. */
+export interface Ticket {
+  /** A single-use WebSocket ticket, valid 60 seconds. */
+  ticket: string;
+}
 
 /**
  * A todo: the default worker's table, open to the signed-in user at `/api/tables/todos`.
@@ -174,6 +288,18 @@ export interface User {
   id: string;
 }
 
+/** `{user}`. */
+export interface UserBody {
+  /** The account. */
+  user: User;
+}
+
+/** `POST /api/email-verification/confirm`. */
+export interface VerificationConfirm {
+  /** The token from the verification mail. */
+  token: string;
+}
+
 /**
  * A visit, written by the application (`POST /api/visits`) and readable, not writable, by the
  * user at `/api/tables/visits`.
@@ -190,6 +316,77 @@ export interface VisitInput {
   /** The path visited. */
   path: string;
 }
+
+/** Every endpoint of the worker, from its route table (worker-factory/src/routes.rs). */
+export const routes = {
+  signup: { method: "POST", path: "/api/signup" },
+  login: { method: "POST", path: "/api/login" },
+  refresh: { method: "POST", path: "/api/refresh" },
+  logout: { method: "POST", path: "/api/logout" },
+  me: { method: "GET", path: "/api/me" },
+  sessions: { method: "GET", path: "/api/sessions" },
+  revokeOthers: { method: "POST", path: "/api/sessions/revoke-others" },
+  revokeSession: { method: "DELETE", path: "/api/sessions/{id}" },
+  changePassword: { method: "POST", path: "/api/password/change" },
+  resetRequest: { method: "POST", path: "/api/password-reset/request" },
+  resetConfirm: { method: "POST", path: "/api/password-reset/confirm" },
+  verificationRequest: { method: "POST", path: "/api/email-verification/request" },
+  verificationConfirm: { method: "POST", path: "/api/email-verification/confirm" },
+  deleteAccount: { method: "DELETE", path: "/api/account" },
+  devOutbox: { method: "GET", path: "/api/dev/outbox" },
+  devObject: { method: "GET", path: "/api/dev/object" },
+  wsTicket: { method: "POST", path: "/api/ws/ticket" },
+  webSocket: { method: "GET", path: "/api/ws" },
+  rpc: { method: "POST", path: "/api/rpc" },
+  kvList: { method: "GET", path: "/api/kv" },
+  kvGet: { method: "GET", path: "/api/kv/{key}" },
+  kvPut: { method: "PUT", path: "/api/kv/{key}" },
+  kvDelete: { method: "DELETE", path: "/api/kv/{key}" },
+  dataGet: { method: "GET", path: "/data" },
+  dataPost: { method: "POST", path: "/data" },
+  tableList: { method: "GET", path: "/api/tables/{table}" },
+  tableCreate: { method: "POST", path: "/api/tables/{table}" },
+  tableGet: { method: "GET", path: "/api/tables/{table}/{id}" },
+  tableUpdate: { method: "PATCH", path: "/api/tables/{table}/{id}" },
+  tableDelete: { method: "DELETE", path: "/api/tables/{table}/{id}" },
+} as const;
+
+/** What each endpoint takes (path parameters, body) and answers on success. */
+export interface Endpoints {
+  signup: { params: Record<string, never>; body: Credentials; response: AuthResponse };
+  login: { params: Record<string, never>; body: Credentials; response: AuthResponse };
+  refresh: { params: Record<string, never>; body: RefreshRequest; response: AuthResponse };
+  logout: { params: Record<string, never>; body: undefined; response: OkBody };
+  me: { params: Record<string, never>; body: undefined; response: UserBody };
+  sessions: { params: Record<string, never>; body: undefined; response: SessionList };
+  revokeOthers: { params: Record<string, never>; body: undefined; response: Revoked };
+  revokeSession: { params: { id: string }; body: undefined; response: OkBody };
+  changePassword: { params: Record<string, never>; body: ChangePasswordRequest; response: OkBody };
+  resetRequest: { params: Record<string, never>; body: ResetRequest; response: OkBody };
+  resetConfirm: { params: Record<string, never>; body: ResetConfirm; response: OkBody };
+  verificationRequest: { params: Record<string, never>; body: undefined; response: OkBody };
+  verificationConfirm: { params: Record<string, never>; body: VerificationConfirm; response: UserBody };
+  deleteAccount: { params: Record<string, never>; body: DeleteAccountRequest; response: OkBody };
+  devOutbox: { params: Record<string, never>; body: undefined; response: Outbox };
+  devObject: { params: Record<string, never>; body: undefined; response: DevObject };
+  wsTicket: { params: Record<string, never>; body: undefined; response: Ticket };
+  webSocket: { params: Record<string, never>; body: undefined; response: null };
+  rpc: { params: Record<string, never>; body: RpcRequest; response: RpcResult };
+  kvList: { params: Record<string, never>; body: undefined; response: KeyList };
+  kvGet: { params: { key: string }; body: undefined; response: KvEntry };
+  kvPut: { params: { key: string }; body: unknown; response: KvEntry };
+  kvDelete: { params: { key: string }; body: undefined; response: OkBody };
+  dataGet: { params: Record<string, never>; body: undefined; response: DataValue };
+  dataPost: { params: Record<string, never>; body: KvEntry; response: DataEntry };
+  tableList: { params: { table: string }; body: undefined; response: RowList };
+  tableCreate: { params: { table: string }; body: unknown; response: TableRowBody };
+  tableGet: { params: { table: string; id: string }; body: undefined; response: TableRowBody };
+  tableUpdate: { params: { table: string; id: string }; body: unknown; response: TableRowBody };
+  tableDelete: { params: { table: string; id: string }; body: undefined; response: OkBody };
+}
+
+/** The name of an endpoint. */
+export type EndpointName = keyof Endpoints;
 
 /** The tables of the worker, by name: the row type as read. */
 export interface Tables {

@@ -1,5 +1,5 @@
-export { UserDoClient, Collection } from './client.js';
-export type { AppTypes, KeyChange, RequestOptions, Row, RowChange, UserDoClientOptions } from './client.js';
+export { UserDoClient, Collection, endpointPath } from './client.js';
+export type { AppTypes, EndpointOptions, KeyChange, RequestOptions, Row, RowChange, UserDoClientOptions } from './client.js';
 export { UserDoError } from './errors.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';

@@ -51,6 +51,8 @@ export interface RealtimeHost {
   ticket(): Promise<string>;
   /** The `ws:`/`wss:` URL of a path of the worker. */
   socketUrl(pathAndQuery: string): string;
+  /** The socket's path (`GET /api/ws`, from the route table). */
+  socketPath: string;
   /** The server closed the socket with 4001. */
   sessionEnded(): void;
 }
@@ -205,7 +207,7 @@ export class Realtime {
     if (!WebSocketImpl) throw new Error('userdo: no WebSocket implementation; pass options.WebSocket');
     const since = this.lastSeq ?? BASELINE_SINCE;
     const socket = new WebSocketImpl(
-      this.host.socketUrl(`/api/ws?ticket=${encodeURIComponent(ticket)}&since=${since}`),
+      this.host.socketUrl(`${this.host.socketPath}?ticket=${encodeURIComponent(ticket)}&since=${since}`),
     );
     this.socket = socket;
     this.openTimer = this.timers.setTimeout(() => {

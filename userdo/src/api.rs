@@ -112,18 +112,20 @@ pub struct ResetConfirm {
 }
 
 /// `POST /api/email-verification/confirm`.
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate, JsonSchema)]
 pub struct VerificationConfirm {
     /// The token from the verification mail.
     #[validate(required, length(max = 512, message = "is too long"))]
+    #[schemars(with = "String")]
     pub token: Option<String>,
 }
 
 /// `DELETE /api/account`.
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate, JsonSchema)]
 pub struct DeleteAccountRequest {
     /// The account's password.
     #[validate(required, length(max = 1024, message = "is too long"))]
+    #[schemars(with = "String")]
     pub password: Option<String>,
 }
 

@@ -29,10 +29,11 @@ use serde_json::{Value as Json, json};
 use crate::error::{Error, Result};
 
 /// The body of `POST /api/rpc`.
-#[derive(Debug, Clone, Deserialize, validator::Validate)]
+#[derive(Debug, Clone, Deserialize, validator::Validate, schemars::JsonSchema)]
 pub struct RpcRequest {
     /// The method's name.
     #[validate(required)]
+    #[schemars(with = "String")]
     pub method: Option<String>,
     /// Its parameters (any JSON; `null` when absent).
     #[serde(default)]

@@ -37,7 +37,7 @@ pub struct ObjectCtx<'a> {
 ///     }
 ///     async fn fetch(&self, ctx: &ObjectCtx<'_>, _who: &Principal, _req: Request) -> Result<Response> {
 ///         let rows = ctx.core.store().query("SELECT COUNT(*) FROM notes", &[])?;
-///         crate::http::json(200, &serde_json::json!({ "notes": rows[0].int(0)? })).map_err(crate::http::internal)
+///         worker_factory::http::respond(200, &serde_json::json!({ "notes": rows[0].int(0)? }))
 ///     }
 /// }
 /// ```
@@ -84,9 +84,10 @@ pub trait UserApp: 'static {
         Ok(())
     }
 
-    /// Handles a request that a worker route sent to this object with
-    /// [`AuthUser::object_fetch`](crate::AuthUser::object_fetch). `principal` is a live session
-    /// of this object's account. `req.path()` is the path given there.
+    /// Answers the worker's [`object_route`](crate::UserDoWorker::object_route)s (and requests a
+    /// worker route sends with [`AuthUser::object_fetch`](crate::AuthUser::object_fetch)), with
+    /// the client's method, path (`req.path()`, as the client sent it), query and JSON body.
+    /// `principal` is a live session of this object's account.
     async fn fetch(
         &self,
         _ctx: &ObjectCtx<'_>,

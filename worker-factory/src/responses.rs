@@ -9,13 +9,13 @@ use userdo::api::{SessionInfo, User};
 
 /// `{ok: true}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Ok {
+pub struct OkBody {
     /// Always `true`.
     pub ok: bool,
 }
 
 /// The `{ok: true}` answer.
-pub const OK: Ok = Ok { ok: true };
+pub const OK: OkBody = OkBody { ok: true };
 
 /// `{user}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

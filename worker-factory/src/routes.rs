@@ -12,10 +12,15 @@ use serde::Serialize;
 use userdo::token::OpaqueKind;
 
 use crate::responses::{
-    DataEntry, DataValue, DevObject, KeyList, KvEntry, Ok, Outbox, Revoked, RowList, RpcResult,
+    DataEntry, DataValue, DevObject, KeyList, KvEntry, OkBody, Outbox, Revoked, RowList, RpcResult,
     SessionList, TableRowBody, Ticket, UserBody,
 };
-use userdo::api::AuthResponse;
+use serde_json::Value as Json;
+use userdo::api::{
+    AuthResponse, ChangePasswordRequest, Credentials, DeleteAccountRequest, RefreshRequest,
+    ResetConfirm, ResetRequest, VerificationConfirm,
+};
+use userdo::rpc::RpcRequest;
 
 /// An HTTP method of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,7 +160,7 @@ const DATA_JSON: Body = Body::Json(DATA_BODY_LIMIT);
 macro_rules! routes {
     ($(
         $(#[doc = $doc:literal])*
-        $name:ident: $verb:ident $path:literal, $auth:expr, $body:expr, $limit:expr,
+        $name:ident: $verb:ident $path:literal ($request:ty), $auth:expr, $body:expr, $limit:expr,
             $sessions:ident, $cookies:ident, $dev:literal -> $response:ty;
     )*) => {
         /// Every endpoint of the contract (API.md).
@@ -185,7 +190,14 @@ macro_rules! routes {
                 }
             }
 
-            /// The JSON Schema of its successful answer's body (for the generated client).
+            /// The JSON Schema of its request body (`null` for none), for the generated client.
+            pub fn request_schema(self, generator: &mut SchemaGenerator) -> schemars::Schema {
+                match self {
+                    $(Endpoint::$name => generator.subschema_for::<$request>(),)*
+                }
+            }
+
+            /// The JSON Schema of its successful answer's body, for the generated client.
             pub fn response_schema(self, generator: &mut SchemaGenerator) -> schemars::Schema {
                 match self {
                     $(Endpoint::$name => generator.subschema_for::<$response>(),)*
@@ -200,65 +212,65 @@ use Body::None as NoBody;
 
 routes! {
     /// `POST /api/signup`: creates the account and its first session.
-    Signup: Post "/api/signup", Email, AUTH_JSON, Some(RateBucket::Signup), Keep, Set, false -> AuthResponse;
+    Signup: Post "/api/signup" (Credentials), Email, AUTH_JSON, Some(RateBucket::Signup), Keep, Set, false -> AuthResponse;
     /// `POST /api/login`.
-    Login: Post "/api/login", Email, AUTH_JSON, Some(RateBucket::Login), Keep, Set, false -> AuthResponse;
+    Login: Post "/api/login" (Credentials), Email, AUTH_JSON, Some(RateBucket::Login), Keep, Set, false -> AuthResponse;
     /// `POST /api/refresh`: a new pair; the old refresh token is spent.
-    Refresh: Post "/api/refresh", Refresh, Body::OptionalJson(AUTH_BODY_LIMIT), None, MayEnd, Set, false -> AuthResponse;
+    Refresh: Post "/api/refresh" (RefreshRequest), Refresh, Body::OptionalJson(AUTH_BODY_LIMIT), None, MayEnd, Set, false -> AuthResponse;
     /// `POST /api/logout`: ends the current session.
-    Logout: Post "/api/logout", Session, NoBody, None, MayEnd, Clear, false -> Ok;
+    Logout: Post "/api/logout" (()), Session, NoBody, None, MayEnd, Clear, false -> OkBody;
     /// `GET /api/me`.
-    Me: Get "/api/me", Session, NoBody, None, Keep, Keep, false -> UserBody;
+    Me: Get "/api/me" (()), Session, NoBody, None, Keep, Keep, false -> UserBody;
     /// `GET /api/sessions`.
-    Sessions: Get "/api/sessions", Session, NoBody, None, Keep, Keep, false -> SessionList;
+    Sessions: Get "/api/sessions" (()), Session, NoBody, None, Keep, Keep, false -> SessionList;
     /// `POST /api/sessions/revoke-others`.
-    RevokeOthers: Post "/api/sessions/revoke-others", Session, NoBody, None, MayEnd, Keep, false -> Revoked;
+    RevokeOthers: Post "/api/sessions/revoke-others" (()), Session, NoBody, None, MayEnd, Keep, false -> Revoked;
     /// `DELETE /api/sessions/{id}`.
-    RevokeSession: Delete "/api/sessions/{id}", Session, NoBody, None, MayEnd, Keep, false -> Ok;
+    RevokeSession: Delete "/api/sessions/{id}" (()), Session, NoBody, None, MayEnd, Keep, false -> OkBody;
     /// `POST /api/password/change`: every other session ends.
-    ChangePassword: Post "/api/password/change", Session, AUTH_JSON, None, MayEnd, Keep, false -> Ok;
+    ChangePassword: Post "/api/password/change" (ChangePasswordRequest), Session, AUTH_JSON, None, MayEnd, Keep, false -> OkBody;
     /// `POST /api/password-reset/request`: 202 whether or not the email has an account.
-    ResetRequest: Post "/api/password-reset/request", Email, AUTH_JSON, Some(RateBucket::Reset), Keep, Keep, false -> Ok;
+    ResetRequest: Post "/api/password-reset/request" (ResetRequest), Email, AUTH_JSON, Some(RateBucket::Reset), Keep, Keep, false -> OkBody;
     /// `POST /api/password-reset/confirm`: every session ends.
-    ResetConfirm: Post "/api/password-reset/confirm", Token(OpaqueKind::PasswordReset), AUTH_JSON, None, MayEnd, Keep, false -> Ok;
+    ResetConfirm: Post "/api/password-reset/confirm" (ResetConfirm), Token(OpaqueKind::PasswordReset), AUTH_JSON, None, MayEnd, Keep, false -> OkBody;
     /// `POST /api/email-verification/request`.
-    VerificationRequest: Post "/api/email-verification/request", Session, NoBody, None, Keep, Keep, false -> Ok;
+    VerificationRequest: Post "/api/email-verification/request" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
     /// `POST /api/email-verification/confirm`.
-    VerificationConfirm: Post "/api/email-verification/confirm", Token(OpaqueKind::EmailVerification), AUTH_JSON, None, Keep, Keep, false -> UserBody;
+    VerificationConfirm: Post "/api/email-verification/confirm" (VerificationConfirm), Token(OpaqueKind::EmailVerification), AUTH_JSON, None, Keep, Keep, false -> UserBody;
     /// `DELETE /api/account`: erases the account and all its data.
-    DeleteAccount: Delete "/api/account", Session, AUTH_JSON, None, MayEnd, Clear, false -> Ok;
+    DeleteAccount: Delete "/api/account" (DeleteAccountRequest), Session, AUTH_JSON, None, MayEnd, Clear, false -> OkBody;
     /// `GET /api/dev/outbox?email=E`: the mail kept in development.
-    DevOutbox: Get "/api/dev/outbox", DevEmail, NoBody, None, Keep, Keep, true -> Outbox;
+    DevOutbox: Get "/api/dev/outbox" (()), DevEmail, NoBody, None, Keep, Keep, true -> Outbox;
     /// `GET /api/dev/object`: the object's instance name (a new one after each eviction).
-    DevObject: Get "/api/dev/object", Session, NoBody, None, Keep, Keep, true -> DevObject;
+    DevObject: Get "/api/dev/object" (()), Session, NoBody, None, Keep, Keep, true -> DevObject;
     /// `POST /api/ws/ticket`: a single-use WebSocket ticket, valid 60 s.
-    WsTicket: Post "/api/ws/ticket", Session, NoBody, None, Keep, Keep, false -> Ticket;
+    WsTicket: Post "/api/ws/ticket" (()), Session, NoBody, None, Keep, Keep, false -> Ticket;
     /// `GET /api/ws`: the WebSocket upgrade (`?ticket=`, `?since=`).
-    WebSocket: Get "/api/ws", Socket, NoBody, None, Keep, Keep, false -> ();
+    WebSocket: Get "/api/ws" (()), Socket, NoBody, None, Keep, Keep, false -> ();
     /// `POST /api/rpc`: calls an application method.
-    Rpc: Post "/api/rpc", Session, DATA_JSON, None, Keep, Keep, false -> RpcResult;
+    Rpc: Post "/api/rpc" (RpcRequest), Session, DATA_JSON, None, Keep, Keep, false -> RpcResult;
     /// `GET /api/kv?prefix=`: the keys.
-    KvList: Get "/api/kv", Session, NoBody, None, Keep, Keep, false -> KeyList;
+    KvList: Get "/api/kv" (()), Session, NoBody, None, Keep, Keep, false -> KeyList;
     /// `GET /api/kv/{key}`.
-    KvGet: Get "/api/kv/{key}", Session, NoBody, None, Keep, Keep, false -> KvEntry;
+    KvGet: Get "/api/kv/{key}" (()), Session, NoBody, None, Keep, Keep, false -> KvEntry;
     /// `PUT /api/kv/{key}`: any JSON value.
-    KvPut: Put "/api/kv/{key}", Session, DATA_JSON, None, Keep, Keep, false -> KvEntry;
+    KvPut: Put "/api/kv/{key}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> KvEntry;
     /// `DELETE /api/kv/{key}`.
-    KvDelete: Delete "/api/kv/{key}", Session, NoBody, None, Keep, Keep, false -> Ok;
+    KvDelete: Delete "/api/kv/{key}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
     /// `GET /data?key=K` (compatibility with the TypeScript `userdo`).
-    DataGet: Get "/data", Session, NoBody, None, Keep, Keep, false -> DataValue;
+    DataGet: Get "/data" (()), Session, NoBody, None, Keep, Keep, false -> DataValue;
     /// `POST /data {key, value}` (compatibility).
-    DataPost: Post "/data", Session, DATA_JSON, None, Keep, Keep, false -> DataEntry;
+    DataPost: Post "/data" (KvEntry), Session, DATA_JSON, None, Keep, Keep, false -> DataEntry;
     /// `GET /api/tables/{table}?where=..&orderBy=..&limit=..&offset=..`.
-    TableList: Get "/api/tables/{table}", Session, NoBody, None, Keep, Keep, false -> RowList;
+    TableList: Get "/api/tables/{table}" (()), Session, NoBody, None, Keep, Keep, false -> RowList;
     /// `POST /api/tables/{table}`: creates a row.
-    TableCreate: Post "/api/tables/{table}", Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
+    TableCreate: Post "/api/tables/{table}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
     /// `GET /api/tables/{table}/{id}`.
-    TableGet: Get "/api/tables/{table}/{id}", Session, NoBody, None, Keep, Keep, false -> TableRowBody;
+    TableGet: Get "/api/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> TableRowBody;
     /// `PATCH /api/tables/{table}/{id}`: a partial update, validated again.
-    TableUpdate: Patch "/api/tables/{table}/{id}", Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
+    TableUpdate: Patch "/api/tables/{table}/{id}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
     /// `DELETE /api/tables/{table}/{id}`.
-    TableDelete: Delete "/api/tables/{table}/{id}", Session, NoBody, None, Keep, Keep, false -> Ok;
+    TableDelete: Delete "/api/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
 }
 
 /// Whether `path` fits `pattern`: the same number of segments, literal segments equal, a

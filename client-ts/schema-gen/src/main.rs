@@ -6,30 +6,25 @@
 
 use schemars::generate::SchemaSettings;
 use serde_json::json;
-use userdo::api::{
-    AuthResponse, ChangePasswordRequest, Credentials, RefreshRequest, ResetConfirm, ResetRequest,
-    SessionInfo, User,
-};
 use userdo::error::ErrorBody;
 use userdo::events::{Event, KvChange, TableChange};
 use userdo::table::StoredFields;
 use userdo::table::TableRow;
 use userdo::table::query::{DEFAULT_LIMIT, MAX_LIMIT};
 use userdo_default_worker::{Call, Todo, Visit};
+use worker_factory::routes::{self, Endpoint};
 
-/// The whole document: `{definitions, tables, calls, constants}`.
+/// The whole document: `{definitions, routes, tables, calls, constants}`.
 fn document() -> serde_json::Value {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
     generator.subschema_for::<Todo>();
     generator.subschema_for::<Visit>();
-    generator.subschema_for::<User>();
-    generator.subschema_for::<AuthResponse>();
-    generator.subschema_for::<SessionInfo>();
-    generator.subschema_for::<Credentials>();
-    generator.subschema_for::<RefreshRequest>();
-    generator.subschema_for::<ChangePasswordRequest>();
-    generator.subschema_for::<ResetRequest>();
-    generator.subschema_for::<ResetConfirm>();
+    // Every endpoint of the route table, with the schemas of its body and its answer.
+    let mut routes = routes::describe();
+    for (route, endpoint) in routes.iter_mut().zip(Endpoint::ALL) {
+        route["request"] = endpoint.request_schema(&mut generator).to_value();
+        route["response"] = endpoint.response_schema(&mut generator).to_value();
+    }
     generator.subschema_for::<Event>();
     generator.subschema_for::<KvChange>();
     generator.subschema_for::<TableChange>();
@@ -40,6 +35,7 @@ fn document() -> serde_json::Value {
     definitions.sort_keys();
     json!({
         "definitions": definitions,
+        "routes": routes,
         // Table name -> row type, from `TableRow::NAME`.
         "tables": { Todo::NAME: "Todo", Visit::NAME: "Visit" },
         // The enum of the application's remote methods.

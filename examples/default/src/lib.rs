@@ -4,12 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use userdo::table::{Access, Index, Op, TableRow, Tables};
-use userdo::{Principal, Result};
 use validator::Validate;
 use worker::{Context, Env, Method, Request, Response, event};
-use worker_factory::http::respond;
-use worker_factory::{ObjectCtx, UserApp, UserDoWorker};
+use worker_factory::prelude::*;
 
 /// A todo: the default worker's table, open to the signed-in user at `/api/tables/todos`.
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
@@ -90,8 +87,7 @@ impl UserApp for DefaultApp {
             }
             Call::RenameTodo { id, title } => {
                 let row = todos.update(&id, json!({ "title": title }))?;
-                serde_json::to_value(row)
-                    .map_err(|e| userdo::Error::internal_from("row to JSON", e))
+                serde_json::to_value(row).map_err(|e| Error::internal_from("row to JSON", e))
             }
         }
     }
@@ -116,13 +112,13 @@ impl UserApp for DefaultApp {
                 })?;
                 respond(200, &json!({ "visits": visits.query().count()? }))
             }
-            _ => Err(userdo::Error::NotFound("no such endpoint".into())),
+            _ => Err(Error::NotFound("no such endpoint".into())),
         }
     }
 }
 
-worker_factory::user_object!(UserObject, DefaultApp);
-worker_factory::limiter_object!(RateLimiter);
+user_object!(UserObject, DefaultApp);
+limiter_object!(RateLimiter);
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
