@@ -8,67 +8,16 @@ use crate::UserDo;
 use crate::api::{AuthResponse, SessionInfo, User};
 use crate::email;
 use crate::error::{Error, Result};
-use crate::migrate::Migration;
 use crate::password::Verified;
+use crate::principal::{ClientInfo, Principal};
 use crate::store::{Row, Statement, Value};
 use crate::token::{self, AccessClaims, OpaqueKind};
-
-/// The core's own schema, in the migration namespace `"userdo"`.
-pub(crate) const MIGRATIONS: &[Migration] = &[
-    ACCOUNTS,
-    crate::recovery::MIGRATION,
-    crate::realtime::MIGRATION,
-];
-
-const ACCOUNTS: Migration = Migration {
-    version: 1,
-    name: "accounts and sessions",
-    sql: "
-CREATE TABLE _userdo_account (
-    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-    user_id TEXT NOT NULL,
-    email TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    email_verified INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE _userdo_sessions (
-    id TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    last_used_at INTEGER NOT NULL,
-    user_agent TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE TABLE _userdo_refresh_tokens (
-    token_hash TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL,
-    spent INTEGER NOT NULL DEFAULT 0,
-    expires_at INTEGER NOT NULL
-);
-CREATE INDEX _userdo_refresh_tokens_by_session ON _userdo_refresh_tokens (session_id)",
-};
 
 /// The most live sessions one account keeps; a login beyond that ends the least recently used.
 pub const MAX_SESSIONS: i64 = 100;
 /// `last_used_at` is written at most this often per session, so reads stay reads.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 const MAX_USER_AGENT_CHARS: usize = 512;
-
-/// Who made a request: a live session of this object's account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The user id.
-    pub user_id: String,
-    /// The session id.
-    pub session_id: String,
-}
-
-/// What the runtime knows of the client, kept with a session.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    /// The `User-Agent` header.
-    pub user_agent: String,
-}
 
 /// Whether `store` holds an account table at all: an object that was never signed up to has none,
 /// and a login there must not create one (or any storage).

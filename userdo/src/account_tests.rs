@@ -1,8 +1,9 @@
 //! Host tests of the account and session rules against real SQLite (rusqlite).
 #![allow(clippy::unwrap_used)]
 
+use crate::ClientInfo;
 use crate::UserDo;
-use crate::account::{ClientInfo, MAX_SESSIONS};
+use crate::account::MAX_SESSIONS;
 use crate::error::Error;
 use crate::platform::Platform;
 use crate::store::Store;

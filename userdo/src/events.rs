@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::UserDo;
 use crate::error::{Error, Result};
-use crate::migrate::Migration;
 use crate::platform::Platform;
 use crate::store::{Row, Statement, Store, Value};
 
@@ -23,29 +22,6 @@ pub const KEEP_EVENTS: i64 = 1000;
 pub const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
 /// Pruning runs on every this-many-th event, so a write does not pay for it each time.
 const PRUNE_EVERY: i64 = 64;
-
-/// The schema of the user's data (the event log, the seq counter and the KV store), in the
-/// migration namespace `"userdo.data"`.
-pub(crate) const MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, crate::table::REGISTRY_MIGRATION];
-
-const EVENTS_AND_KV: Migration = Migration {
-    version: 1,
-    name: "event log and key-value store",
-    sql: "
-CREATE TABLE _userdo_events (
-    seq INTEGER PRIMARY KEY,
-    event TEXT NOT NULL,
-    data TEXT NOT NULL,
-    ts INTEGER NOT NULL
-);
-CREATE TABLE _userdo_seq (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
-INSERT INTO _userdo_seq (id, seq) VALUES (1, 0);
-CREATE TABLE _userdo_kv (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
-) WITHOUT ROWID",
-};
 
 /// One entry of the change feed, as the WebSocket delivers it: `{seq, event, data, ts}`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]

@@ -14,12 +14,14 @@ pub mod mail;
 pub mod migrate;
 pub mod password;
 pub mod platform;
+mod principal;
 pub mod ratelimit;
 pub mod realtime;
 pub mod recovery;
 #[cfg(test)]
 mod recovery_tests;
 pub mod rpc;
+mod schema;
 pub mod settings;
 pub mod store;
 pub mod table;
@@ -27,10 +29,10 @@ pub mod table;
 mod test_support;
 pub mod token;
 
-pub use account::{ClientInfo, Principal};
 pub use error::{Error, Result};
 pub use events::{Event, Since};
 pub use platform::Platform;
+pub use principal::{ClientInfo, Principal};
 pub use settings::Settings;
 pub use store::Store;
 
@@ -50,8 +52,14 @@ pub struct UserDo<S, P> {
 impl<S: Store, P: Platform> UserDo<S, P> {
     /// Opens the object whose id is `user_id`, applying any pending schema migrations.
     pub fn open(store: S, platform: P, settings: Settings, user_id: String) -> Result<Self> {
-        migrate::migrate(&store, "userdo", account::MIGRATIONS, platform.now_ms())?;
-        migrate::migrate(&store, "userdo.data", events::MIGRATIONS, platform.now_ms())?;
+        let now = platform.now_ms();
+        migrate::migrate(
+            &store,
+            schema::ACCOUNT_NAMESPACE,
+            schema::ACCOUNT_MIGRATIONS,
+            now,
+        )?;
+        migrate::migrate(&store, schema::DATA_NAMESPACE, schema::DATA_MIGRATIONS, now)?;
         Ok(Self {
             store,
             platform,

@@ -6,11 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use crate::UserDo;
-use crate::account::Principal;
 use crate::error::{Error, Result};
 use crate::events::{Event, Since};
-use crate::migrate::Migration;
 use crate::platform::Platform;
+use crate::principal::Principal;
 use crate::store::{Store, Value};
 use crate::token::{self, OpaqueKind};
 
@@ -18,16 +17,6 @@ use crate::token::{self, OpaqueKind};
 pub const TICKET_TTL_MS: i64 = 60_000;
 /// The most events one replay (`?since=`) sends; beyond that the client is told to resync.
 pub const MAX_REPLAY: usize = 1000;
-
-pub(crate) const MIGRATION: Migration = Migration {
-    version: 3,
-    name: "websocket tickets",
-    sql: "CREATE TABLE _userdo_ws_tickets (
-    token_hash TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-)",
-};
 
 /// What a socket remembers across hibernation (its serialized attachment).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,8 +150,8 @@ pub fn error_frame(id: &Json, error: &Error) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::account::ClientInfo;
     use crate::platform::Platform;
+    use crate::principal::ClientInfo;
     use crate::test_support::{TestObject, advance, object};
 
     const USER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -1,8 +1,8 @@
 //! Host tests of password reset, email verification and deletion against real SQLite.
 #![allow(clippy::unwrap_used)]
 
+use crate::ClientInfo;
 use crate::Principal;
-use crate::account::ClientInfo;
 use crate::error::Error;
 use crate::mail::{DefaultTemplates, MailKind};
 use crate::platform::Platform;

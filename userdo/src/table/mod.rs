@@ -46,7 +46,6 @@ use serde_json::Value as Json;
 use validator::Validate;
 
 use crate::error::{Error, FieldErrors, Result};
-pub(crate) use evolve::MIGRATION as REGISTRY_MIGRATION;
 pub use query::{Direction, Filter, Op, QuerySpec};
 pub use schema::{Field, FieldKind};
 pub use typed::{Query, Stored, StoredFields, Table};
