@@ -161,6 +161,10 @@ impl Store for Shared<'_> {
     fn atomic(&self, statements: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
         self.0.atomic(statements)
     }
+
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StoreError> {
+        self.0.transaction(body)
+    }
 }
 
 type Deployed<'a> = UserDo<Shared<'a>, TestClock>;
