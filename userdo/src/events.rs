@@ -113,6 +113,18 @@ pub enum Since {
 #[derive(Debug, Default)]
 pub(crate) struct Emitted(RefCell<Vec<Event>>);
 
+impl Emitted {
+    /// How many events are queued.
+    pub(crate) fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Drops the events queued after the first `len`: their writes were rolled back.
+    pub(crate) fn truncate(&self, len: usize) {
+        self.0.borrow_mut().truncate(len);
+    }
+}
+
 impl<S: Store, P: Platform> UserDo<S, P> {
     /// Runs `changes` and appends the event `name` with `data`, all in one transaction. Returns the
     /// rows of each change statement and the event. The event is also queued for

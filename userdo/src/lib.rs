@@ -23,6 +23,8 @@ mod recovery_tests;
 pub mod rpc;
 mod schema;
 pub mod settings;
+#[cfg(test)]
+mod signup_hook_tests;
 pub mod store;
 pub mod table;
 #[cfg(test)]
