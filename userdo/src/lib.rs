@@ -12,6 +12,7 @@ pub mod kv;
 mod kv_tests;
 pub mod mail;
 pub mod migrate;
+mod parse;
 pub mod password;
 pub mod platform;
 mod principal;

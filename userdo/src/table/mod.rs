@@ -213,27 +213,33 @@ impl TableDef {
     /// Checks a row's JSON against the row type: unknown fields, types, validation. Returns the
     /// row as the type writes it (defaults filled in).
     pub fn validate_row(&self, row: Json) -> Result<Json> {
-        let Json::Object(map) = &row else {
+        let Json::Object(mut map) = row else {
             return Err(Error::InvalidJson("a row must be a JSON object".into()));
         };
         let mut errors = FieldErrors::new();
-        for key in map.keys() {
-            if schema::SYSTEM_FIELDS.contains(&key.as_str()) {
-                errors
-                    .entry(key.clone())
-                    .or_default()
-                    .push("is assigned by the server".into());
+        map.retain(|key, _| {
+            let problem = if schema::SYSTEM_FIELDS.contains(&key.as_str()) {
+                "is assigned by the server"
             } else if !self.fields.iter().any(|f| &f.name == key) {
-                errors
-                    .entry(key.clone())
-                    .or_default()
-                    .push("is not a field of this table".into());
+                "is not a field of this table"
+            } else {
+                return true;
+            };
+            errors.insert(key.clone(), vec![problem.into()]);
+            false
+        });
+        // The remaining fields are checked too, so that every problem is listed at once.
+        let normalized = match ((self.normalize)(Json::Object(map)), errors.is_empty()) {
+            (Ok(normalized), true) => normalized,
+            (Ok(_), false) => return Err(Error::Validation(errors)),
+            (Err(Error::Validation(more)), _) => {
+                for (field, messages) in more {
+                    errors.entry(field).or_insert(messages);
+                }
+                return Err(Error::Validation(errors));
             }
-        }
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        let normalized = (self.normalize)(row)?;
+            (Err(other), _) => return Err(other),
+        };
         let size = normalized.to_string().len();
         if size > MAX_ROW_BYTES {
             return Err(Error::PayloadTooLarge {
@@ -244,25 +250,9 @@ impl TableDef {
     }
 }
 
-/// Deserializes into `T` (naming the field that does not fit), validates, and writes it back.
+/// Reads the row as `T` (every mistyped, missing or invalid field listed), and writes it back.
 fn normalize<T: TableRow>(row: Json) -> Result<Json> {
-    let parsed: T = serde_path_to_error::deserialize(row).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            return Error::field(field, "is required");
-        }
-        let field = if path == "." { "body".to_owned() } else { path };
-        let message = match message.split_once("expected ") {
-            Some((_, expected)) => format!("must be {expected}"),
-            None => message,
-        };
-        Error::field(&field, message)
-    })?;
-    parsed.validate()?;
+    let parsed: T = crate::parse::typed_and_valid(row, "body")?;
     serde_json::to_value(&parsed).map_err(|e| Error::internal_from("row to JSON", e))
 }
 

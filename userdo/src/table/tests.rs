@@ -99,6 +99,40 @@ fn create_find_update_delete_with_one_event_each() {
 }
 
 #[test]
+fn a_wrong_type_and_a_broken_rule_in_one_row_are_both_listed() {
+    let o = todos();
+    let def = o.table_def("todos").unwrap();
+    let details = |e: Error| match e {
+        Error::Validation(f) => f,
+        other => panic!("{other:?}"),
+    };
+    let errors = details(
+        o.insert_row(&def, json!({ "title": "", "done": "yes" }))
+            .unwrap_err(),
+    );
+    assert_eq!(errors["done"], ["must be a boolean"]);
+    assert!(errors["title"][0].contains("length"), "{errors:?}");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    let errors = details(
+        o.insert_row(&def, json!({ "title": 5, "priority": "high", "extra": 1 }))
+            .unwrap_err(),
+    );
+    assert_eq!(errors["title"], ["must be a string"]);
+    assert_eq!(errors["priority"], ["must be i64"]);
+    assert_eq!(errors["extra"], ["is not a field of this table"]);
+    let row = o.insert_row(&def, json!({ "title": "a" })).unwrap();
+    let id = row["id"].as_str().unwrap();
+    let errors = details(
+        o.update_row(&def, id, json!({ "title": "", "done": 1 }))
+            .unwrap_err(),
+    );
+    assert_eq!(errors["done"], ["must be a boolean"]);
+    assert!(errors.contains_key("title"), "{errors:?}");
+    assert_eq!(o.get_row(&def, id).unwrap().unwrap(), row);
+    assert_eq!(o.last_seq().unwrap(), 1);
+}
+
+#[test]
 fn invalid_rows_and_patches_change_nothing() {
     let o = todos();
     let def = o.table_def("todos").unwrap();
