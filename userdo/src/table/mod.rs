@@ -31,6 +31,7 @@
 //! assert!(tables.get("todos").is_some());
 //! ```
 
+mod check;
 mod evolve;
 pub mod query;
 mod rows;
@@ -156,22 +157,9 @@ impl TableDef {
             renamed_from: T::renamed_from().iter().map(|n| (*n).to_owned()).collect(),
             normalize: normalize::<T>,
         };
-        for index in &def.indexes {
-            if index.fields.is_empty() {
-                return Err(Error::Config(format!(
-                    "table {name}: an index needs a field"
-                )));
-            }
-            for field in &index.fields {
-                let f = def.field(field).map_err(|_| {
-                    Error::Config(format!("table {name}: index on unknown field {field}"))
-                })?;
-                if f.kind == FieldKind::Json {
-                    return Err(Error::Config(format!(
-                        "table {name}: {field} is not a plain value and cannot be indexed"
-                    )));
-                }
-            }
+        let problems = check::problems_of(&def);
+        if !problems.is_empty() {
+            return Err(Error::Config(problems.join("; ")));
         }
         Ok(def)
     }
@@ -260,6 +248,8 @@ fn normalize<T: TableRow>(row: Json) -> Result<Json> {
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     defs: Vec<Rc<TableDef>>,
+    /// The name of every table declared, also those whose declaration failed.
+    declared: Vec<String>,
     errors: Vec<String>,
 }
 
@@ -270,14 +260,19 @@ impl Tables {
     }
 
     /// Adds `T`'s table. A declaration error (a bad name, an index on an unknown field) is
-    /// reported when an object opens, as a configuration error in the log.
+    /// kept for [`check`](Self::check), which [`UserDo::with_tables`](crate::UserDo::with_tables)
+    /// calls before it opens anything.
     pub fn table<T: TableRow>(mut self, access: Access) -> Self {
+        let twice = self.declared.iter().any(|name| name == T::NAME);
+        if twice {
+            self.errors
+                .push(format!("table {} is declared twice", T::NAME));
+        }
+        self.declared.push(T::NAME.to_owned());
         match TableDef::of::<T>(access) {
-            Ok(def) if self.get(def.name()).is_some() => {
-                self.errors
-                    .push(format!("table {} is declared twice", def.name()));
-            }
+            Ok(_) if twice => {}
             Ok(def) => self.defs.push(Rc::new(def)),
+            Err(Error::Config(problems)) => self.errors.push(problems),
             Err(e) => self.errors.push(e.to_string()),
         }
         self
@@ -292,19 +287,12 @@ impl Tables {
     pub fn iter(&self) -> impl Iterator<Item = &Rc<TableDef>> {
         self.defs.iter()
     }
-
-    /// The declaration errors, if any.
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Config(self.errors.join("; ")))
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_check;
 #[cfg(test)]
 mod tests_evolve;
 #[cfg(test)]
