@@ -1,15 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub mod account;
-#[cfg(test)]
-mod account_tests;
 pub mod api;
 pub mod email;
 pub mod error;
 pub mod events;
 pub mod kv;
-#[cfg(test)]
-mod kv_tests;
 pub mod mail;
 pub mod migrate;
 mod parse;
@@ -19,17 +15,13 @@ mod principal;
 pub mod ratelimit;
 pub mod realtime;
 pub mod recovery;
-#[cfg(test)]
-mod recovery_tests;
 pub mod rpc;
 mod schema;
 pub mod settings;
-#[cfg(test)]
-mod signup_hook_tests;
 pub mod store;
 pub mod table;
 #[cfg(test)]
-mod test_support;
+mod tests;
 pub mod token;
 
 pub use error::{Error, Result};

@@ -288,12 +288,3 @@ impl Tables {
         self.defs.iter()
     }
 }
-
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_check;
-#[cfg(test)]
-mod tests_evolve;
-#[cfg(test)]
-mod tests_query;

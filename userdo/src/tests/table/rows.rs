@@ -1,5 +1,5 @@
-//! Host tests of the tables: the engine over real SQLite, the exact SQL of each operator, and
-//! schema evolution on an object that already holds rows.
+//! Host tests of table rows: create, find, update and delete with their events, validation of
+//! rows and patches, the exact SQL of each operator, and filtered, ordered, counted queries.
 #![allow(clippy::unwrap_used)]
 
 use schemars::JsonSchema;
@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use validator::Validate;
 
-use super::*;
 use crate::Since;
+use crate::error::Error;
 use crate::store::Value;
-use crate::test_support::{TestObject, object};
+use crate::table::*;
+use crate::tests::support::{TestObject, object};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
 struct Todo {

@@ -9,7 +9,7 @@ use validator::Validate;
 use crate::ClientInfo;
 use crate::error::Error;
 use crate::table::{Access, TableRow, Tables};
-use crate::test_support::{self, TestObject};
+use crate::tests::support::{self, TestObject};
 
 const USER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const PW: &str = "correct horse battery";
@@ -25,7 +25,7 @@ impl TableRow for Profile {
 }
 
 fn object() -> TestObject {
-    test_support::object(USER)
+    support::object(USER)
         .with_tables(Tables::new().table::<Profile>(Access::ReadWrite))
         .unwrap()
 }

@@ -5,8 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use super::*;
-use crate::test_support::object;
+use crate::error::Error;
+use crate::table::*;
+use crate::tests::support::object;
 
 macro_rules! row {
     ($ty:ident, $name:literal, { $($field:tt)* } $(, indexes: $indexes:expr)? $(, renamed: $renamed:expr)?) => {

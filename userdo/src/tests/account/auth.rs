@@ -8,13 +8,13 @@ use crate::error::Error;
 use crate::platform::Platform;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
-use crate::test_support::{self, TestObject, advance, settings};
+use crate::tests::support::{self, TestObject, advance, settings};
 
 const USER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const PW: &str = "correct horse battery";
 
 fn object() -> TestObject {
-    test_support::object(USER)
+    support::object(USER)
 }
 
 fn client(ua: &str) -> ClientInfo {

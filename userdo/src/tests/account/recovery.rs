@@ -8,13 +8,13 @@ use crate::mail::{DefaultTemplates, MailKind};
 use crate::platform::Platform;
 use crate::recovery::{RESET_TTL_MS, VERIFICATION_TTL_MS};
 use crate::store::Store;
-use crate::test_support::{self, TestObject, advance};
+use crate::tests::support::{self, TestObject, advance};
 
 const USER: &str = "abababababababababababababababababababababababababababababababab";
 const PW: &str = "correct horse battery";
 
 fn object_with_account() -> (TestObject, Principal) {
-    let o = test_support::object(USER);
+    let o = support::object(USER);
     let auth = o.signup("a@b.co", PW, &ClientInfo::default()).unwrap();
     let claims = o
         .settings()
