@@ -84,14 +84,14 @@ pub enum TableOp {
 
 impl KvChange {
     /// As event data.
-    pub fn to_data(&self) -> serde_json::Value {
+    pub(crate) fn to_data(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
 }
 
 impl TableChange {
     /// As event data.
-    pub fn to_data(&self) -> serde_json::Value {
+    pub(crate) fn to_data(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
 }
@@ -129,7 +129,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     /// Runs `changes` and appends the event `name` with `data`, all in one transaction. Returns the
     /// rows of each change statement and the event. The event is also queued for
     /// [`take_events`](Self::take_events).
-    pub fn write_with_event(
+    pub(crate) fn write_with_event(
         &self,
         mut changes: Vec<Statement>,
         name: String,

@@ -200,7 +200,7 @@ impl TableDef {
 
     /// Checks a row's JSON against the row type: unknown fields, types, validation. Returns the
     /// row as the type writes it (defaults filled in).
-    pub fn validate_row(&self, row: Json) -> Result<Json> {
+    pub(crate) fn validate_row(&self, row: Json) -> Result<Json> {
         let Json::Object(mut map) = row else {
             return Err(Error::InvalidJson("a row must be a JSON object".into()));
         };
