@@ -14,8 +14,9 @@ use validator::Validate;
 
 use crate::error::{Error, FieldErrors, Result};
 
-/// At most this many fields are repaired before giving up (with the errors found so far).
-const MAX_REPAIRS: usize = 256;
+/// At most this many fields are repaired before giving up with the errors found so far: more
+/// than a form shows, and it bounds the work a hostile body can cause (one read per repair).
+const MAX_REPAIRS: usize = 32;
 
 /// serde's "invalid type: integer `5`, expected a string" becomes "must be a string"; a message
 /// without an expectation is kept as it is.
@@ -268,6 +269,14 @@ mod tests {
         assert_eq!((parsed.name.as_str(), parsed.age), ("abc", 20));
         assert_eq!(parsed.tags, ["x"]);
         assert!(parsed.nested.is_none());
+    }
+
+    #[test]
+    fn a_body_with_very_many_wrong_values_is_answered_after_a_bounded_number_of_reads() {
+        let many: Vec<i64> = (0..10_000).collect();
+        let errors = details(json!({ "name": "abc", "age": 20, "tags": many }));
+        assert_eq!(errors["tags[0]"], ["must be a string"]);
+        assert!(errors.len() <= MAX_REPAIRS, "{}", errors.len());
     }
 
     #[test]
