@@ -51,51 +51,59 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         let (session_statements, response) = self.open_session(user, client)?;
         let mut statements = vec![create];
         statements.extend(session_statements);
-        let queued = self.emitted.len();
-        // Events the hook queued are delivered only if its writes commit; a panic drops them too.
-        let rollback = DropEventsUnlessKept {
+        // Events the hook queues are delivered only if its writes commit; a panic drops them too.
+        let queued = QueuedSince {
             emitted: &self.emitted,
-            queued,
+            len: self.emitted.len(),
+            keep: false,
         };
-        let mut created: Option<Result<(), crate::store::StoreError>> = None;
-        let mut hooked: Result<()> = Ok(());
+        let mut failure: Option<Error> = None;
+        let mut insert_failed = false;
         let committed = self.store.transaction(&mut || {
-            let inserted = self.store.atomic(std::mem::take(&mut statements)).map(drop);
-            let ok = inserted.is_ok();
-            created = Some(inserted);
-            if !ok {
+            if let Err(e) = self.store.atomic(std::mem::take(&mut statements)) {
+                insert_failed = true;
+                failure = Some(e.into());
                 return false;
             }
-            hooked = on_created(&response.user);
-            hooked.is_ok()
+            match on_created(&response.user) {
+                Ok(()) => true,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }
         })?;
         if committed {
-            std::mem::forget(rollback);
+            queued.keep();
             return Ok(response);
         }
-        drop(rollback);
-        match created {
-            Some(Err(e)) => Err(if self.account()?.is_some() {
-                // Another signup won the race between the check and the insert.
-                Error::EmailTaken
-            } else {
-                e.into()
-            }),
-            _ => Err(hooked
-                .err()
-                .unwrap_or_else(|| Error::internal("the signup transaction did not commit"))),
+        drop(queued);
+        if insert_failed && self.account()?.is_some() {
+            // Another signup won the race between the check and the insert.
+            return Err(Error::EmailTaken);
         }
+        Err(failure.unwrap_or_else(|| Error::internal("the signup transaction did not commit")))
     }
 }
 
-/// Drops the events queued after `queued` when it goes out of scope (forget it to keep them).
-struct DropEventsUnlessKept<'a> {
+/// The events queued after the first `len`: dropped when this goes out of scope, unless kept.
+struct QueuedSince<'a> {
     emitted: &'a crate::events::Emitted,
-    queued: usize,
+    len: usize,
+    keep: bool,
 }
 
-impl Drop for DropEventsUnlessKept<'_> {
+impl QueuedSince<'_> {
+    /// Their writes committed: they stay queued for delivery.
+    fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for QueuedSince<'_> {
     fn drop(&mut self) {
-        self.emitted.truncate(self.queued);
+        if !self.keep {
+            self.emitted.truncate(self.len);
+        }
     }
 }

@@ -103,3 +103,19 @@ fn signup_with_on_a_taken_email_runs_no_hook() {
     assert!(matches!(result, Err(Error::EmailTaken)));
     assert!(!ran);
 }
+
+#[test]
+fn a_hook_that_panics_leaves_nothing_and_its_events_are_dropped() {
+    let o = object();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        o.signup_with("a@b.co", PW, &ClientInfo::default(), &mut |_| {
+            o.kv_put("welcome", &json!(true))?;
+            panic!("the hook broke");
+        })
+    }));
+    assert!(caught.is_err());
+    assert!(o.me().is_err());
+    assert_eq!(o.kv_get("welcome").unwrap(), None);
+    assert!(o.take_events().is_empty());
+    assert!(o.signup("a@b.co", PW, &ClientInfo::default()).is_ok());
+}
