@@ -105,7 +105,7 @@ CREATE TABLE _userdo_kv (
 ) WITHOUT ROWID",
 };
 
-/// The registry of applied table declarations (see [`table`](crate::table)'s evolution).
+/// The registry of applied table declarations (what schema evolution last applied per table).
 const TABLE_REGISTRY: Migration = Migration {
     version: 2,
     name: "table registry",
