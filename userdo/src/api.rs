@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 
 /// Parses a JSON object body into `T` and validates it: malformed JSON or a non-object is
-/// `invalid_json`; a missing, mistyped or invalid field is `validation_failed` naming the field.
+/// `invalid_json`; missing, mistyped and invalid fields are `validation_failed`, every one of
+/// them named at once (a wrong type and a broken rule in the same body are both listed).
 pub fn parse_body<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|_| Error::InvalidJson("request body is not valid JSON".into()))?;
@@ -19,21 +20,7 @@ pub fn parse_body<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T> {
             "request body must be a JSON object".into(),
         ));
     }
-    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
-        Error::field(&field, type_message(&e.into_inner().to_string()))
-    })?;
-    parsed.validate()?;
-    Ok(parsed)
-}
-
-/// serde's "invalid type: integer `5`, expected a string" becomes "must be a string".
-fn type_message(serde_message: &str) -> String {
-    match serde_message.split_once("expected ") {
-        Some((_, expected)) => format!("must be {expected}"),
-        None => serde_message.to_owned(),
-    }
+    crate::parse::typed_and_valid(value, "body")
 }
 
 fn password_length(password: &str) -> Result<(), ValidationError> {
@@ -206,6 +193,25 @@ mod tests {
         let e = err(r#"{"email":"nope","password":"short"}"#);
         assert!(details(&e)["email"].is_array());
         assert!(details(&e)["password"].is_array());
+    }
+
+    #[test]
+    fn a_wrong_type_and_a_broken_rule_are_listed_together() {
+        let e = err(r#"{"email":5,"password":"short"}"#);
+        assert_eq!(e.code(), "validation_failed");
+        assert_eq!(
+            details(&e)["email"],
+            serde_json::json!(["must be a string"])
+        );
+        assert_eq!(
+            details(&e)["password"][0],
+            "must be 8 to 1024 characters",
+            "{}",
+            details(&e)
+        );
+        let e = err(r#"{"email":[],"password":7}"#);
+        assert_eq!(details(&e)["email"][0], "must be a string");
+        assert_eq!(details(&e)["password"][0], "must be a string");
     }
 
     #[test]

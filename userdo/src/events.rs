@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::UserDo;
 use crate::error::{Error, Result};
-use crate::migrate::Migration;
 use crate::platform::Platform;
 use crate::store::{Row, Statement, Store, Value};
 
@@ -23,29 +22,6 @@ pub const KEEP_EVENTS: i64 = 1000;
 pub const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
 /// Pruning runs on every this-many-th event, so a write does not pay for it each time.
 const PRUNE_EVERY: i64 = 64;
-
-/// The schema of the user's data (the event log, the seq counter and the KV store), in the
-/// migration namespace `"userdo.data"`.
-pub(crate) const MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, crate::table::REGISTRY_MIGRATION];
-
-const EVENTS_AND_KV: Migration = Migration {
-    version: 1,
-    name: "event log and key-value store",
-    sql: "
-CREATE TABLE _userdo_events (
-    seq INTEGER PRIMARY KEY,
-    event TEXT NOT NULL,
-    data TEXT NOT NULL,
-    ts INTEGER NOT NULL
-);
-CREATE TABLE _userdo_seq (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
-INSERT INTO _userdo_seq (id, seq) VALUES (1, 0);
-CREATE TABLE _userdo_kv (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at INTEGER NOT NULL
-) WITHOUT ROWID",
-};
 
 /// One entry of the change feed, as the WebSocket delivers it: `{seq, event, data, ts}`.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -108,14 +84,14 @@ pub enum TableOp {
 
 impl KvChange {
     /// As event data.
-    pub fn to_data(&self) -> serde_json::Value {
+    pub(crate) fn to_data(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
 }
 
 impl TableChange {
     /// As event data.
-    pub fn to_data(&self) -> serde_json::Value {
+    pub(crate) fn to_data(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_default()
     }
 }
@@ -137,11 +113,23 @@ pub enum Since {
 #[derive(Debug, Default)]
 pub(crate) struct Emitted(RefCell<Vec<Event>>);
 
+impl Emitted {
+    /// How many events are queued.
+    pub(crate) fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Drops the events queued after the first `len`: their writes were rolled back.
+    pub(crate) fn truncate(&self, len: usize) {
+        self.0.borrow_mut().truncate(len);
+    }
+}
+
 impl<S: Store, P: Platform> UserDo<S, P> {
     /// Runs `changes` and appends the event `name` with `data`, all in one transaction. Returns the
     /// rows of each change statement and the event. The event is also queued for
     /// [`take_events`](Self::take_events).
-    pub fn write_with_event(
+    pub(crate) fn write_with_event(
         &self,
         mut changes: Vec<Statement>,
         name: String,
@@ -237,103 +225,5 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             })
             .collect::<Result<Vec<_>>>()
             .map(Since::Events)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use serde_json::json;
-
-    use super::*;
-    use crate::test_support::{advance, object};
-
-    fn put(o: &crate::test_support::TestObject, n: i64) -> Event {
-        o.write_with_event(
-            vec![Statement::new(
-                "INSERT INTO _userdo_kv (key, value, updated_at) VALUES (?, '1', 0) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                vec![format!("k{n}").into()],
-            )],
-            format!("kv:k{n}"),
-            json!({ "op": "put", "key": format!("k{n}") }),
-        )
-        .unwrap()
-        .1
-    }
-
-    #[test]
-    fn seq_grows_by_one_and_events_are_queued_in_order() {
-        let o = object("u");
-        assert_eq!(o.last_seq().unwrap(), 0);
-        let seqs: Vec<i64> = (1..=3).map(|n| put(&o, n).seq).collect();
-        assert_eq!(seqs, [1, 2, 3]);
-        let queued: Vec<i64> = o.take_events().iter().map(|e| e.seq).collect();
-        assert_eq!(queued, [1, 2, 3]);
-        assert!(o.take_events().is_empty());
-        match o.events_since(1, 100).unwrap() {
-            Since::Events(events) => {
-                assert_eq!(events.len(), 2);
-                assert_eq!(events[0].event, "kv:k2");
-                assert_eq!(events[0].data, json!({ "op": "put", "key": "k2" }));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(o.events_since(3, 100).unwrap(), Since::Events(vec![]));
-        assert_eq!(o.events_since(9, 100).unwrap(), Since::Resync { seq: 3 });
-    }
-
-    #[test]
-    fn a_failed_change_appends_no_event_and_uses_no_seq() {
-        let o = object("u");
-        put(&o, 1);
-        let failed = o.write_with_event(
-            vec![Statement::new(
-                "INSERT INTO no_such_table VALUES (1)",
-                vec![],
-            )],
-            "kv:x".into(),
-            json!({}),
-        );
-        assert!(failed.is_err());
-        assert_eq!(o.last_seq().unwrap(), 1);
-        let count = o
-            .store()
-            .query("SELECT COUNT(*) FROM _userdo_events", &[])
-            .unwrap();
-        assert_eq!(count[0].int(0).unwrap(), 1);
-        assert_eq!(put(&o, 2).seq, 2);
-    }
-
-    #[test]
-    fn the_log_keeps_the_last_thousand_or_one_day_and_asks_for_resync_beyond() {
-        let o = object("u");
-        for n in 1..=1100 {
-            put(&o, n);
-        }
-        // All younger than a day: nothing is pruned.
-        assert!(matches!(o.events_since(0, 10).unwrap(), Since::Events(e) if e.len() == 10));
-        advance(&o, KEEP_MS + 1);
-        for n in 1101..=1152 {
-            put(&o, n);
-        }
-        // seq 1152 pruned everything at or below 152 that was older than a day.
-        let oldest = o
-            .store()
-            .query("SELECT MIN(seq), COUNT(*) FROM _userdo_events", &[])
-            .unwrap();
-        assert_eq!(oldest[0].int(0).unwrap(), 153);
-        assert_eq!(oldest[0].int(1).unwrap(), 1000);
-        assert_eq!(
-            o.events_since(100, 10).unwrap(),
-            Since::Resync { seq: 1152 }
-        );
-        match o.events_since(152, 2000).unwrap() {
-            Since::Events(events) => {
-                assert_eq!(events.len(), 1000);
-                assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
-            }
-            other => panic!("{other:?}"),
-        }
     }
 }

@@ -1,36 +1,33 @@
 #![doc = include_str!("../README.md")]
 
 pub mod account;
-#[cfg(test)]
-mod account_tests;
 pub mod api;
 pub mod email;
 pub mod error;
 pub mod events;
 pub mod kv;
-#[cfg(test)]
-mod kv_tests;
 pub mod mail;
 pub mod migrate;
+mod parse;
 pub mod password;
 pub mod platform;
+mod principal;
 pub mod ratelimit;
 pub mod realtime;
 pub mod recovery;
-#[cfg(test)]
-mod recovery_tests;
 pub mod rpc;
+mod schema;
 pub mod settings;
 pub mod store;
 pub mod table;
 #[cfg(test)]
-mod test_support;
+mod tests;
 pub mod token;
 
-pub use account::{ClientInfo, Principal};
 pub use error::{Error, Result};
 pub use events::{Event, Since};
 pub use platform::Platform;
+pub use principal::{ClientInfo, Principal};
 pub use settings::Settings;
 pub use store::Store;
 
@@ -50,8 +47,14 @@ pub struct UserDo<S, P> {
 impl<S: Store, P: Platform> UserDo<S, P> {
     /// Opens the object whose id is `user_id`, applying any pending schema migrations.
     pub fn open(store: S, platform: P, settings: Settings, user_id: String) -> Result<Self> {
-        migrate::migrate(&store, "userdo", account::MIGRATIONS, platform.now_ms())?;
-        migrate::migrate(&store, "userdo.data", events::MIGRATIONS, platform.now_ms())?;
+        let now = platform.now_ms();
+        migrate::migrate(
+            &store,
+            schema::ACCOUNT_NAMESPACE,
+            schema::ACCOUNT_MIGRATIONS,
+            now,
+        )?;
+        migrate::migrate(&store, schema::DATA_NAMESPACE, schema::DATA_MIGRATIONS, now)?;
         Ok(Self {
             store,
             platform,

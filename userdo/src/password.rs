@@ -18,7 +18,7 @@ const SALT_BYTES: usize = 16;
 const OUTPUT_BYTES: usize = 32;
 
 /// Checks a password's length in characters, before it is ever hashed.
-pub fn check_length(field: &str, password: &str) -> Result<()> {
+pub(crate) fn check_length(field: &str, password: &str) -> Result<()> {
     // Bytes bound characters from above, so a huge input is rejected without counting it.
     if password.len() > MAX_PASSWORD_CHARS * 4 {
         return Err(length_error(field));

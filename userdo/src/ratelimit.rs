@@ -9,11 +9,7 @@ use crate::migrate::Migration;
 use crate::store::{Store, Value};
 
 /// The limiter's schema (migration namespace `"limits"`).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "rate counters",
-    sql: "CREATE TABLE _userdo_rate (bucket TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL)",
-}];
+pub const MIGRATIONS: &[Migration] = crate::schema::LIMITS_MIGRATIONS;
 
 /// At most `max` events per `window_secs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,27 +6,17 @@
 use crate::api::User;
 use crate::error::{Error, Result};
 use crate::mail::{Mail, MailKind, MailTemplates};
-use crate::migrate::Migration;
 use crate::password::Verified;
+use crate::principal::Principal;
+use crate::schema;
 use crate::store::{Statement, Store, Value};
 use crate::token::{self, OpaqueKind};
-use crate::{Platform, Principal, UserDo};
+use crate::{Platform, UserDo};
 
 /// A password-reset token's lifetime.
 pub const RESET_TTL_MS: i64 = 60 * 60 * 1000;
 /// An email-verification token's lifetime.
 pub const VERIFICATION_TTL_MS: i64 = 24 * 60 * 60 * 1000;
-
-pub(crate) const MIGRATION: Migration = Migration {
-    version: 2,
-    name: "single-use mail tokens",
-    sql: "
-CREATE TABLE _userdo_mail_tokens (
-    token_hash TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-)",
-};
 
 fn kind_name(kind: OpaqueKind) -> &'static str {
     match kind {
@@ -132,19 +122,11 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     /// Deletes the account, its sessions and tokens, its KV and its event log (the core's rows;
     /// not the application's raw SQL tables, which the runtime erases with the whole storage).
     pub fn erase(&self) -> Result<()> {
-        let mut statements: Vec<Statement> = [
-            "_userdo_account",
-            "_userdo_sessions",
-            "_userdo_refresh_tokens",
-            "_userdo_mail_tokens",
-            "_userdo_ws_tickets",
-            "_userdo_kv",
-            "_userdo_events",
-        ]
-        .iter()
-        .map(|t| Statement::new(format!("DELETE FROM {t}"), vec![]))
-        .collect();
-        statements.push(Statement::new("UPDATE _userdo_seq SET seq = 0", vec![]));
+        let mut statements: Vec<Statement> = schema::ERASED_TABLES
+            .iter()
+            .map(|t| Statement::new(format!("DELETE FROM {t}"), vec![]))
+            .collect();
+        statements.push(Statement::new(schema::ERASE_RESET_SEQ, vec![]));
         self.store.atomic(statements)?;
         Ok(())
     }

@@ -40,28 +40,67 @@ pub struct RpcRequest {
     pub params: Json,
 }
 
-/// Reads `{method, params}` as the application's call enum.
+/// Reads `{method, params}` as the application's call enum. An unknown method is 404; every
+/// parameter that is missing or mistyped is listed at once (400 `validation_failed`, fields named
+/// `params.{field}`).
 pub fn parse_call<C: DeserializeOwned>(method: &str, params: Json) -> Result<C> {
     let value = json!({ "method": method, "params": params });
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        if message.starts_with("unknown variant") {
-            return Error::NotFound(format!("no method {method:?}"));
+    match serde_path_to_error::deserialize::<_, C>(&value) {
+        Ok(call) => return Ok(call),
+        Err(e) => {
+            let at_method = matches!(e.path().to_string().as_str(), "." | "method");
+            if at_method && e.inner().to_string().starts_with("unknown variant") {
+                return Err(Error::NotFound(format!("no method {method:?}")));
+            }
         }
-        let field = match path.as_str() {
-            "." | "params" => "params".to_owned(),
-            other => other.to_owned(),
-        };
-        let message = match message.split_once("expected ") {
-            Some((_, expected)) => format!("must be {expected}"),
-            None => message,
-        };
-        Error::field(&field, message)
-    })
+    }
+    crate::parse::typed_only(value, "params")
 }
 
 /// The call enum of an application that has no methods: every call is 404.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(tag = "method", content = "params")]
 pub enum NoMethods {}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(tag = "method", content = "params")]
+    #[allow(dead_code)]
+    enum Call {
+        #[serde(rename = "add")]
+        Add { a: i64, b: i64 },
+        #[serde(rename = "greet")]
+        Greet { name: String, loud: bool },
+    }
+
+    fn details(result: Result<Call>) -> crate::error::FieldErrors {
+        match result {
+            Err(Error::Validation(errors)) => errors,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_mistyped_parameters_are_both_listed() {
+        let errors = details(parse_call("greet", json!({ "name": 5, "loud": "yes" })));
+        assert_eq!(errors["params.name"], ["must be a string"]);
+        assert_eq!(errors["params.loud"], ["must be a boolean"]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let errors = details(parse_call("add", json!({ "a": "x" })));
+        assert_eq!(errors["params.a"], ["must be i64"]);
+        assert_eq!(errors["params.b"], ["is required"]);
+    }
+
+    #[test]
+    fn an_unknown_method_is_not_found_and_a_good_call_parses() {
+        let e = parse_call::<Call>("nope", json!({})).unwrap_err();
+        assert_eq!(e.status(), 404);
+        let call: Call = parse_call("greet", json!({ "name": "x", "loud": true })).unwrap();
+        assert!(matches!(call, Call::Greet { loud: true, .. }));
+    }
+}

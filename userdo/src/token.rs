@@ -84,7 +84,7 @@ impl TokenKeys {
     }
 
     /// Issues an access token for a session, valid for `ttl_secs` from `now_secs`.
-    pub fn issue_access(
+    pub(crate) fn issue_access(
         &self,
         sub: &str,
         sid: &str,
@@ -148,7 +148,11 @@ impl OpaqueKind {
 
 /// A new opaque token of `kind` for `user_id`: `prefix.user_id.secret`, where the secret is 32
 /// random bytes in base64url. Only its [`hash_token`] is ever stored.
-pub fn new_opaque(platform: &dyn Platform, kind: OpaqueKind, user_id: &str) -> Result<String> {
+pub(crate) fn new_opaque(
+    platform: &dyn Platform,
+    kind: OpaqueKind,
+    user_id: &str,
+) -> Result<String> {
     let mut secret = [0u8; 32];
     platform.fill_random(&mut secret)?;
     Ok(format!(
@@ -186,7 +190,7 @@ pub fn hash_token(token: &str) -> String {
 }
 
 /// A random identifier (16 bytes, hex) for sessions and rows.
-pub fn random_id(platform: &dyn Platform) -> Result<String> {
+pub(crate) fn random_id(platform: &dyn Platform) -> Result<String> {
     let mut bytes = [0u8; 16];
     platform.fill_random(&mut bytes)?;
     Ok(hex(&bytes))

@@ -114,6 +114,9 @@ pub trait Store {
     /// Returns the rows of each statement.
     fn atomic(&self, statements: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError>;
 
+    /// Runs `body` in one transaction: every statement it runs, including nested `atomic` calls, commits together when it returns `true`; when it returns `false` or panics nothing it wrote remains. Returns whether it committed.
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StoreError>;
+
     /// Runs a script of statements separated by `;` with no parameters (schema migrations).
     fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
         let statements = sql

@@ -67,6 +67,26 @@ impl Store for SqliteStore {
         self.conn.execute_batch(end).map_err(err)?;
         result
     }
+
+    /// A savepoint around `body`: SQLite nests savepoints, so each `atomic` inside opens and
+    /// releases its own within this one, and rolling this one back undoes them all.
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StoreError> {
+        self.conn
+            .execute_batch("SAVEPOINT userdo_transaction")
+            .map_err(err)?;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+        let commit = matches!(outcome, Ok(true));
+        let end = if commit {
+            "RELEASE userdo_transaction"
+        } else {
+            "ROLLBACK TO userdo_transaction; RELEASE userdo_transaction"
+        };
+        let ended = self.conn.execute_batch(end).map_err(err);
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+        ended.map(|()| commit)
+    }
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -110,5 +130,79 @@ mod tests {
         ]);
         assert!(result.is_err());
         assert!(store.query("SELECT x FROM t", &[]).unwrap().is_empty());
+    }
+
+    fn with_table() -> SqliteStore {
+        let store = SqliteStore::in_memory().unwrap();
+        store
+            .execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", &[])
+            .unwrap();
+        store
+    }
+
+    fn insert(store: &SqliteStore, x: i64) -> Result<Vec<Vec<Row>>, StoreError> {
+        store.atomic(vec![Statement::new(
+            "INSERT INTO t (x) VALUES (?)",
+            vec![x.into()],
+        )])
+    }
+
+    fn xs(store: &SqliteStore) -> Vec<i64> {
+        store
+            .query("SELECT x FROM t ORDER BY x", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.int(0).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_transaction_that_returns_true_commits_everything_it_ran() {
+        let store = with_table();
+        let committed = store
+            .transaction(&mut || {
+                store.execute("INSERT INTO t (x) VALUES (1)", &[]).unwrap();
+                insert(&store, 2).unwrap();
+                true
+            })
+            .unwrap();
+        assert!(committed);
+        assert_eq!(xs(&store), [1, 2]);
+    }
+
+    #[test]
+    fn a_transaction_that_returns_false_leaves_nothing_nested_atomics_included() {
+        let store = with_table();
+        insert(&store, 9).unwrap();
+        let committed = store
+            .transaction(&mut || {
+                store.execute("INSERT INTO t (x) VALUES (1)", &[]).unwrap();
+                insert(&store, 2).unwrap();
+                // A failing nested atomic undoes only itself; the rest is still pending.
+                assert!(insert(&store, 2).is_err());
+                assert_eq!(xs(&store), [1, 2, 9]);
+                false
+            })
+            .unwrap();
+        assert!(!committed);
+        assert_eq!(xs(&store), [9]);
+        // The connection is usable afterwards, outside any transaction.
+        insert(&store, 3).unwrap();
+        assert_eq!(xs(&store), [3, 9]);
+    }
+
+    #[test]
+    fn a_transaction_whose_body_panics_leaves_nothing_and_the_panic_goes_on() {
+        let store = with_table();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.transaction(&mut || {
+                insert(&store, 1).unwrap();
+                panic!("in the body");
+            })
+        }));
+        assert!(caught.is_err());
+        assert!(xs(&store).is_empty());
+        insert(&store, 2).unwrap();
+        assert_eq!(xs(&store), [2]);
     }
 }

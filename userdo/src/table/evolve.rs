@@ -19,16 +19,8 @@ use serde_json::{Value as Json, json};
 use super::{Index, TableDef, Tables};
 use crate::UserDo;
 use crate::error::{Error, Result};
-use crate::migrate::Migration;
 use crate::platform::Platform;
 use crate::store::{Statement, Store, Value};
-
-/// The registry of applied table declarations, in the migration namespace `"userdo.data"`.
-pub(crate) const MIGRATION: Migration = Migration {
-    version: 2,
-    name: "table registry",
-    sql: "CREATE TABLE _userdo_tables (name TEXT PRIMARY KEY, schema TEXT NOT NULL)",
-};
 
 /// What the registry records of a table: field names with defaults, and index field lists.
 fn record(def: &TableDef) -> Json {

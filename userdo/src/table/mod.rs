@@ -31,6 +31,7 @@
 //! assert!(tables.get("todos").is_some());
 //! ```
 
+mod check;
 mod evolve;
 pub mod query;
 mod rows;
@@ -46,7 +47,6 @@ use serde_json::Value as Json;
 use validator::Validate;
 
 use crate::error::{Error, FieldErrors, Result};
-pub(crate) use evolve::MIGRATION as REGISTRY_MIGRATION;
 pub use query::{Direction, Filter, Op, QuerySpec};
 pub use schema::{Field, FieldKind};
 pub use typed::{Query, Stored, StoredFields, Table};
@@ -157,22 +157,9 @@ impl TableDef {
             renamed_from: T::renamed_from().iter().map(|n| (*n).to_owned()).collect(),
             normalize: normalize::<T>,
         };
-        for index in &def.indexes {
-            if index.fields.is_empty() {
-                return Err(Error::Config(format!(
-                    "table {name}: an index needs a field"
-                )));
-            }
-            for field in &index.fields {
-                let f = def.field(field).map_err(|_| {
-                    Error::Config(format!("table {name}: index on unknown field {field}"))
-                })?;
-                if f.kind == FieldKind::Json {
-                    return Err(Error::Config(format!(
-                        "table {name}: {field} is not a plain value and cannot be indexed"
-                    )));
-                }
-            }
+        let problems = check::problems_of(&def);
+        if !problems.is_empty() {
+            return Err(Error::Config(problems.join("; ")));
         }
         Ok(def)
     }
@@ -213,28 +200,34 @@ impl TableDef {
 
     /// Checks a row's JSON against the row type: unknown fields, types, validation. Returns the
     /// row as the type writes it (defaults filled in).
-    pub fn validate_row(&self, row: Json) -> Result<Json> {
-        let Json::Object(map) = &row else {
+    pub(crate) fn validate_row(&self, row: Json) -> Result<Json> {
+        let Json::Object(mut map) = row else {
             return Err(Error::InvalidJson("a row must be a JSON object".into()));
         };
         let mut errors = FieldErrors::new();
-        for key in map.keys() {
-            if schema::SYSTEM_FIELDS.contains(&key.as_str()) {
-                errors
-                    .entry(key.clone())
-                    .or_default()
-                    .push("is assigned by the server".into());
+        map.retain(|key, _| {
+            let problem = if schema::SYSTEM_FIELDS.contains(&key.as_str()) {
+                "is assigned by the server"
             } else if !self.fields.iter().any(|f| &f.name == key) {
-                errors
-                    .entry(key.clone())
-                    .or_default()
-                    .push("is not a field of this table".into());
+                "is not a field of this table"
+            } else {
+                return true;
+            };
+            errors.insert(key.clone(), vec![problem.into()]);
+            false
+        });
+        // The remaining fields are checked too, so that every problem is listed at once.
+        let normalized = match ((self.normalize)(Json::Object(map)), errors.is_empty()) {
+            (Ok(normalized), true) => normalized,
+            (Ok(_), false) => return Err(Error::Validation(errors)),
+            (Err(Error::Validation(more)), _) => {
+                for (field, messages) in more {
+                    errors.entry(field).or_insert(messages);
+                }
+                return Err(Error::Validation(errors));
             }
-        }
-        if !errors.is_empty() {
-            return Err(Error::Validation(errors));
-        }
-        let normalized = (self.normalize)(row)?;
+            (Err(other), _) => return Err(other),
+        };
         let size = normalized.to_string().len();
         if size > MAX_ROW_BYTES {
             return Err(Error::PayloadTooLarge {
@@ -245,25 +238,9 @@ impl TableDef {
     }
 }
 
-/// Deserializes into `T` (naming the field that does not fit), validates, and writes it back.
+/// Reads the row as `T` (every mistyped, missing or invalid field listed), and writes it back.
 fn normalize<T: TableRow>(row: Json) -> Result<Json> {
-    let parsed: T = serde_path_to_error::deserialize(row).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            return Error::field(field, "is required");
-        }
-        let field = if path == "." { "body".to_owned() } else { path };
-        let message = match message.split_once("expected ") {
-            Some((_, expected)) => format!("must be {expected}"),
-            None => message,
-        };
-        Error::field(&field, message)
-    })?;
-    parsed.validate()?;
+    let parsed: T = crate::parse::typed_and_valid(row, "body")?;
     serde_json::to_value(&parsed).map_err(|e| Error::internal_from("row to JSON", e))
 }
 
@@ -271,6 +248,8 @@ fn normalize<T: TableRow>(row: Json) -> Result<Json> {
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     defs: Vec<Rc<TableDef>>,
+    /// The name of every table declared, also those whose declaration failed.
+    declared: Vec<String>,
     errors: Vec<String>,
 }
 
@@ -281,14 +260,19 @@ impl Tables {
     }
 
     /// Adds `T`'s table. A declaration error (a bad name, an index on an unknown field) is
-    /// reported when an object opens, as a configuration error in the log.
+    /// kept for [`check`](Self::check), which [`UserDo::with_tables`](crate::UserDo::with_tables)
+    /// calls before it opens anything.
     pub fn table<T: TableRow>(mut self, access: Access) -> Self {
+        let twice = self.declared.iter().any(|name| name == T::NAME);
+        if twice {
+            self.errors
+                .push(format!("table {} is declared twice", T::NAME));
+        }
+        self.declared.push(T::NAME.to_owned());
         match TableDef::of::<T>(access) {
-            Ok(def) if self.get(def.name()).is_some() => {
-                self.errors
-                    .push(format!("table {} is declared twice", def.name()));
-            }
+            Ok(_) if twice => {}
             Ok(def) => self.defs.push(Rc::new(def)),
+            Err(Error::Config(problems)) => self.errors.push(problems),
             Err(e) => self.errors.push(e.to_string()),
         }
         self
@@ -303,20 +287,4 @@ impl Tables {
     pub fn iter(&self) -> impl Iterator<Item = &Rc<TableDef>> {
         self.defs.iter()
     }
-
-    /// The declaration errors, if any.
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Config(self.errors.join("; ")))
-        }
-    }
 }
-
-#[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_evolve;
-#[cfg(test)]
-mod tests_query;

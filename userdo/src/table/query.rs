@@ -210,7 +210,7 @@ pub struct Built {
 }
 
 /// Builds `SELECT id, data, created_at, updated_at ...` for the query.
-pub fn build_select(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
+pub(crate) fn build_select(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
     let mut params = Vec::new();
     let mut sql = format!(
         "SELECT id, data, created_at, updated_at FROM \"{}\"",
@@ -250,7 +250,7 @@ pub fn build_select(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
 
 /// Builds `SELECT COUNT(*) ...` of the rows the query's filters match (ignoring order, limit and
 /// offset).
-pub fn build_count(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
+pub(crate) fn build_count(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
     let mut params = Vec::new();
     let mut sql = format!("SELECT COUNT(*) FROM \"{}\"", def.sql_table());
     push_where(def, spec, &mut sql, &mut params)?;

@@ -1,5 +1,5 @@
-//! Host tests of the tables: the engine over real SQLite, the exact SQL of each operator, and
-//! schema evolution on an object that already holds rows.
+//! Host tests of table rows: create, find, update and delete with their events, validation of
+//! rows and patches, the exact SQL of each operator, and filtered, ordered, counted queries.
 #![allow(clippy::unwrap_used)]
 
 use schemars::JsonSchema;
@@ -7,10 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use validator::Validate;
 
-use super::*;
 use crate::Since;
+use crate::error::Error;
 use crate::store::Value;
-use crate::test_support::{TestObject, object};
+use crate::table::*;
+use crate::tests::support::{TestObject, object};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Validate, JsonSchema)]
 struct Todo {
@@ -96,6 +97,40 @@ fn create_find_update_delete_with_one_event_each() {
     assert_eq!(events[1].data["row"]["done"], json!(true));
     assert_eq!(events[2].data, json!({ "op": "delete", "id": created.id }));
     assert!(matches!(o.events_since(0, 10).unwrap(), Since::Events(e) if e.len() == 3));
+}
+
+#[test]
+fn a_wrong_type_and_a_broken_rule_in_one_row_are_both_listed() {
+    let o = todos();
+    let def = o.table_def("todos").unwrap();
+    let details = |e: Error| match e {
+        Error::Validation(f) => f,
+        other => panic!("{other:?}"),
+    };
+    let errors = details(
+        o.insert_row(&def, json!({ "title": "", "done": "yes" }))
+            .unwrap_err(),
+    );
+    assert_eq!(errors["done"], ["must be a boolean"]);
+    assert!(errors["title"][0].contains("length"), "{errors:?}");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    let errors = details(
+        o.insert_row(&def, json!({ "title": 5, "priority": "high", "extra": 1 }))
+            .unwrap_err(),
+    );
+    assert_eq!(errors["title"], ["must be a string"]);
+    assert_eq!(errors["priority"], ["must be i64"]);
+    assert_eq!(errors["extra"], ["is not a field of this table"]);
+    let row = o.insert_row(&def, json!({ "title": "a" })).unwrap();
+    let id = row["id"].as_str().unwrap();
+    let errors = details(
+        o.update_row(&def, id, json!({ "title": "", "done": 1 }))
+            .unwrap_err(),
+    );
+    assert_eq!(errors["done"], ["must be a boolean"]);
+    assert!(errors.contains_key("title"), "{errors:?}");
+    assert_eq!(o.get_row(&def, id).unwrap().unwrap(), row);
+    assert_eq!(o.last_seq().unwrap(), 1);
 }
 
 #[test]

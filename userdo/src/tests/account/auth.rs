@@ -1,19 +1,20 @@
 //! Host tests of the account and session rules against real SQLite (rusqlite).
 #![allow(clippy::unwrap_used)]
 
+use crate::ClientInfo;
 use crate::UserDo;
-use crate::account::{ClientInfo, MAX_SESSIONS};
+use crate::account::MAX_SESSIONS;
 use crate::error::Error;
 use crate::platform::Platform;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
-use crate::test_support::{self, TestObject, advance, settings};
+use crate::tests::support::{self, TestObject, advance, settings};
 
 const USER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const PW: &str = "correct horse battery";
 
 fn object() -> TestObject {
-    test_support::object(USER)
+    support::object(USER)
 }
 
 fn client(ua: &str) -> ClientInfo {

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::events::Since;
 use crate::kv::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use crate::store::Store;
-use crate::test_support::{TestObject, advance, object};
+use crate::tests::support::{TestObject, advance, object};
 
 fn details(e: &Error) -> Value {
     e.to_body()["error"]["details"].clone()

@@ -1,20 +1,20 @@
 //! Host tests of password reset, email verification and deletion against real SQLite.
 #![allow(clippy::unwrap_used)]
 
+use crate::ClientInfo;
 use crate::Principal;
-use crate::account::ClientInfo;
 use crate::error::Error;
 use crate::mail::{DefaultTemplates, MailKind};
 use crate::platform::Platform;
 use crate::recovery::{RESET_TTL_MS, VERIFICATION_TTL_MS};
 use crate::store::Store;
-use crate::test_support::{self, TestObject, advance};
+use crate::tests::support::{self, TestObject, advance};
 
 const USER: &str = "abababababababababababababababababababababababababababababababab";
 const PW: &str = "correct horse battery";
 
 fn object_with_account() -> (TestObject, Principal) {
-    let o = test_support::object(USER);
+    let o = support::object(USER);
     let auth = o.signup("a@b.co", PW, &ClientInfo::default()).unwrap();
     let claims = o
         .settings()

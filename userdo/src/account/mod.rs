@@ -5,70 +5,23 @@
 //! statements, and each multi-statement change goes through [`Store::atomic`](crate::Store::atomic).
 
 use crate::UserDo;
-use crate::api::{AuthResponse, SessionInfo, User};
+use crate::api::{AuthResponse, User};
 use crate::email;
 use crate::error::{Error, Result};
-use crate::migrate::Migration;
 use crate::password::Verified;
-use crate::store::{Row, Statement, Value};
+use crate::principal::{ClientInfo, Principal};
+use crate::store::{Row, Statement};
 use crate::token::{self, AccessClaims, OpaqueKind};
 
-/// The core's own schema, in the migration namespace `"userdo"`.
-pub(crate) const MIGRATIONS: &[Migration] = &[
-    ACCOUNTS,
-    crate::recovery::MIGRATION,
-    crate::realtime::MIGRATION,
-];
-
-const ACCOUNTS: Migration = Migration {
-    version: 1,
-    name: "accounts and sessions",
-    sql: "
-CREATE TABLE _userdo_account (
-    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-    user_id TEXT NOT NULL,
-    email TEXT NOT NULL,
-    password_hash TEXT NOT NULL,
-    email_verified INTEGER NOT NULL DEFAULT 0,
-    created_at INTEGER NOT NULL
-);
-CREATE TABLE _userdo_sessions (
-    id TEXT PRIMARY KEY,
-    created_at INTEGER NOT NULL,
-    last_used_at INTEGER NOT NULL,
-    user_agent TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE TABLE _userdo_refresh_tokens (
-    token_hash TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL,
-    spent INTEGER NOT NULL DEFAULT 0,
-    expires_at INTEGER NOT NULL
-);
-CREATE INDEX _userdo_refresh_tokens_by_session ON _userdo_refresh_tokens (session_id)",
-};
+mod sessions;
+use sessions::{SessionFilter, session_deletes};
+mod signup;
 
 /// The most live sessions one account keeps; a login beyond that ends the least recently used.
 pub const MAX_SESSIONS: i64 = 100;
 /// `last_used_at` is written at most this often per session, so reads stay reads.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 const MAX_USER_AGENT_CHARS: usize = 512;
-
-/// Who made a request: a live session of this object's account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The user id.
-    pub user_id: String,
-    /// The session id.
-    pub session_id: String,
-}
-
-/// What the runtime knows of the client, kept with a session.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    /// The `User-Agent` header.
-    pub user_agent: String,
-}
 
 /// Whether `store` holds an account table at all: an object that was never signed up to has none,
 /// and a login there must not create one (or any storage).
@@ -116,44 +69,6 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
     /// The account's public view.
     pub fn me(&self) -> Result<User> {
         self.account()?.map(|a| a.user).ok_or(Error::SessionRevoked)
-    }
-
-    /// Creates the account with its first session. `409 email_taken` if this object has one.
-    pub fn signup(
-        &self,
-        raw_email: &str,
-        password: &str,
-        client: &ClientInfo,
-    ) -> Result<AuthResponse> {
-        let email = check_credentials(raw_email, password)?;
-        if self.account()?.is_some() {
-            return Err(Error::EmailTaken);
-        }
-        let password_hash = self.settings.hasher.hash(&self.platform, password)?;
-        let now = self.platform.now_ms();
-        let user = User {
-            id: self.user_id.clone(),
-            email,
-            email_verified: false,
-            created_at: now,
-        };
-        let create = Statement::new(
-            "INSERT INTO _userdo_account (singleton, user_id, email, password_hash, email_verified, created_at)
-             VALUES (1, ?, ?, ?, 0, ?)",
-            vec![(&user.id).into(), (&user.email).into(), password_hash.into(), now.into()],
-        );
-        let (session_statements, response) = self.open_session(user, client)?;
-        let mut statements = vec![create];
-        statements.extend(session_statements);
-        if let Err(e) = self.store.atomic(statements) {
-            // Another signup won the race between the check and the insert.
-            return Err(if self.account()?.is_some() {
-                Error::EmailTaken
-            } else {
-                e.into()
-            });
-        }
-        Ok(response)
     }
 
     /// Checks the password and opens a session. A wrong password and an unknown account give the
@@ -281,92 +196,6 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         })
     }
 
-    /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a spent
-    /// token again revokes its whole session (reuse detection, RFC 9700 4.14.2).
-    pub fn refresh(&self, refresh_token: &str) -> Result<AuthResponse> {
-        if token::opaque_user_id(OpaqueKind::Refresh, refresh_token) != Some(self.user_id.as_str())
-        {
-            return Err(Error::InvalidToken);
-        }
-        let now = self.platform.now_ms();
-        let hash = token::hash_token(refresh_token);
-        let rows = self.store.query(
-            "SELECT t.session_id, t.spent, t.expires_at, s.id IS NOT NULL
-             FROM _userdo_refresh_tokens t LEFT JOIN _userdo_sessions s ON s.id = t.session_id
-             WHERE t.token_hash = ?",
-            &[(&hash).into()],
-        )?;
-        let Some(row) = rows.first() else {
-            return Err(Error::InvalidToken);
-        };
-        let session_id = row.text(0)?.to_owned();
-        if row.int(1)? != 0 {
-            self.delete_sessions(SessionFilter::One(&session_id))?;
-            return Err(Error::SessionRevoked);
-        }
-        if row.int(3)? == 0 {
-            return Err(Error::SessionRevoked);
-        }
-        if row.int(2)? <= now {
-            return Err(Error::InvalidToken);
-        }
-        let user = self.me()?;
-        let expires_at = now + self.settings.refresh_ttl_secs * 1000;
-        let (store_new, response) = self.issue_pair(user, &session_id, expires_at)?;
-        self.store.atomic(vec![
-            Statement::new(
-                "UPDATE _userdo_refresh_tokens SET spent = 1 WHERE token_hash = ?",
-                vec![hash.into()],
-            ),
-            store_new,
-            Statement::new(
-                "UPDATE _userdo_sessions SET last_used_at = ?, expires_at = ? WHERE id = ?",
-                vec![now.into(), expires_at.into(), session_id.into()],
-            ),
-        ])?;
-        Ok(response)
-    }
-
-    /// Ends the caller's session at once.
-    pub fn logout(&self, principal: &Principal) -> Result<()> {
-        self.delete_sessions(SessionFilter::One(&principal.session_id))
-            .map(drop)
-    }
-
-    /// The account's live sessions, most recently used first.
-    pub fn sessions(&self, principal: &Principal) -> Result<Vec<SessionInfo>> {
-        let rows = self.store.query(
-            "SELECT id, created_at, last_used_at, user_agent FROM _userdo_sessions
-             WHERE expires_at > ? ORDER BY last_used_at DESC, created_at DESC",
-            &[self.platform.now_ms().into()],
-        )?;
-        rows.iter()
-            .map(|r| {
-                let id = r.text(0)?.to_owned();
-                Ok(SessionInfo {
-                    current: id == principal.session_id,
-                    id,
-                    created_at: r.int(1)?,
-                    last_used_at: r.int(2)?,
-                    user_agent: r.text(3)?.to_owned(),
-                })
-            })
-            .collect()
-    }
-
-    /// Ends one session of the account. `404 not_found` if there is no such session.
-    pub fn revoke_session(&self, _principal: &Principal, session_id: &str) -> Result<()> {
-        match self.delete_sessions(SessionFilter::One(session_id))? {
-            0 => Err(Error::NotFound("no such session".into())),
-            _ => Ok(()),
-        }
-    }
-
-    /// Ends every session but the caller's; returns how many ended.
-    pub fn revoke_other_sessions(&self, principal: &Principal) -> Result<u64> {
-        self.delete_sessions(SessionFilter::AllBut(&principal.session_id))
-    }
-
     /// Changes the password after checking the current one, and ends every other session.
     pub fn change_password(&self, principal: &Principal, current: &str, new: &str) -> Result<()> {
         crate::password::check_length("newPassword", new)?;
@@ -391,36 +220,6 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         self.store.atomic(statements)?;
         Ok(())
     }
-
-    /// Deletes sessions and their refresh tokens atomically; returns how many sessions ended.
-    fn delete_sessions(&self, filter: SessionFilter<'_>) -> Result<u64> {
-        let results = self.store.atomic(session_deletes(filter))?;
-        Ok(results.first().map_or(0, |rows| rows.len() as u64))
-    }
-}
-
-#[derive(Clone, Copy)]
-enum SessionFilter<'a> {
-    One(&'a str),
-    AllBut(&'a str),
-}
-
-/// The statements that end sessions; the first returns one row per ended session.
-fn session_deletes(filter: SessionFilter<'_>) -> Vec<Statement> {
-    let (condition, id) = match filter {
-        SessionFilter::One(id) => ("= ?", id),
-        SessionFilter::AllBut(id) => ("<> ?", id),
-    };
-    vec![
-        Statement::new(
-            format!("DELETE FROM _userdo_sessions WHERE id {condition} RETURNING id"),
-            vec![id.into()],
-        ),
-        Statement::new(
-            format!("DELETE FROM _userdo_refresh_tokens WHERE session_id {condition}"),
-            vec![Value::from(id)],
-        ),
-    ]
 }
 
 fn account_from_row(row: &Row) -> Result<Account> {

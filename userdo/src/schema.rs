@@ -1,0 +1,147 @@
+//! The core's own SQLite schema, in one place: every `_userdo_*` table's DDL, the order in which
+//! the migrations apply, and which tables an account erase empties.
+//!
+//! Every other module that reads or writes these tables depends on this one; this one depends on
+//! nothing but [`migrate`](crate::migrate). The SQL text, names and versions here are what existing
+//! objects have recorded in `_userdo_migrations`: they never change once released (a change is a
+//! new migration at the end of its namespace).
+
+use crate::migrate::Migration;
+
+/// The migration namespace of the account, its sessions and tokens.
+pub(crate) const ACCOUNT_NAMESPACE: &str = "userdo";
+/// The migration namespace of the user's data: the event log, KV and the table registry.
+pub(crate) const DATA_NAMESPACE: &str = "userdo.data";
+
+/// The account schema, in order, in the namespace [`ACCOUNT_NAMESPACE`].
+pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] = &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS];
+
+/// The data schema, in order, in the namespace [`DATA_NAMESPACE`].
+pub(crate) const DATA_MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, TABLE_REGISTRY];
+
+/// The rate limiter's schema (migration namespace `"limits"`), kept in its own object.
+pub(crate) const LIMITS_MIGRATIONS: &[Migration] = &[RATE_COUNTERS];
+
+/// The tables [`UserDo::erase`](crate::UserDo::erase) empties: every row the core keeps for the
+/// account (the application's tables go with the whole storage, which the runtime erases).
+pub(crate) const ERASED_TABLES: &[&str] = &[
+    "_userdo_account",
+    "_userdo_sessions",
+    "_userdo_refresh_tokens",
+    "_userdo_mail_tokens",
+    "_userdo_ws_tickets",
+    "_userdo_kv",
+    "_userdo_events",
+];
+
+/// What an erase does beside emptying [`ERASED_TABLES`]: the seq counter starts again.
+pub(crate) const ERASE_RESET_SEQ: &str = "UPDATE _userdo_seq SET seq = 0";
+
+const ACCOUNTS: Migration = Migration {
+    version: 1,
+    name: "accounts and sessions",
+    sql: "
+CREATE TABLE _userdo_account (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    user_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    email_verified INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE _userdo_sessions (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL,
+    user_agent TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE _userdo_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    spent INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX _userdo_refresh_tokens_by_session ON _userdo_refresh_tokens (session_id)",
+};
+
+const MAIL_TOKENS: Migration = Migration {
+    version: 2,
+    name: "single-use mail tokens",
+    sql: "
+CREATE TABLE _userdo_mail_tokens (
+    token_hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+)",
+};
+
+const WS_TICKETS: Migration = Migration {
+    version: 3,
+    name: "websocket tickets",
+    sql: "CREATE TABLE _userdo_ws_tickets (
+    token_hash TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+)",
+};
+
+const EVENTS_AND_KV: Migration = Migration {
+    version: 1,
+    name: "event log and key-value store",
+    sql: "
+CREATE TABLE _userdo_events (
+    seq INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    data TEXT NOT NULL,
+    ts INTEGER NOT NULL
+);
+CREATE TABLE _userdo_seq (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+INSERT INTO _userdo_seq (id, seq) VALUES (1, 0);
+CREATE TABLE _userdo_kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID",
+};
+
+/// The registry of applied table declarations (what schema evolution last applied per table).
+const TABLE_REGISTRY: Migration = Migration {
+    version: 2,
+    name: "table registry",
+    sql: "CREATE TABLE _userdo_tables (name TEXT PRIMARY KEY, schema TEXT NOT NULL)",
+};
+
+const RATE_COUNTERS: Migration = Migration {
+    version: 1,
+    name: "rate counters",
+    sql: "CREATE TABLE _userdo_rate (bucket TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL)",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_run_one_two_three_in_each_namespace() {
+        for migrations in [ACCOUNT_MIGRATIONS, DATA_MIGRATIONS, LIMITS_MIGRATIONS] {
+            let versions: Vec<i64> = migrations.iter().map(|m| m.version).collect();
+            let expected: Vec<i64> = (1..=migrations.len() as i64).collect();
+            assert_eq!(versions, expected);
+        }
+    }
+
+    #[test]
+    fn every_erased_table_is_created_by_a_migration() {
+        for table in ERASED_TABLES {
+            let created = format!("CREATE TABLE {table} ");
+            assert!(
+                ACCOUNT_MIGRATIONS
+                    .iter()
+                    .chain(DATA_MIGRATIONS)
+                    .any(|m| m.sql.contains(&created)),
+                "{table}"
+            );
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The account: signup, login and sessions; signup with a hook; recovery and deletion.
+
+mod auth;
+mod recovery;
+mod signup_hook;

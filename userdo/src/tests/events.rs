@@ -1,0 +1,97 @@
+//! The change feed: seq, the queue of emitted events, failed changes, pruning and resync.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::json;
+
+use crate::events::{Event, KEEP_MS, Since};
+use crate::store::{Statement, Store};
+use crate::tests::support::{advance, object};
+
+fn put(o: &crate::tests::support::TestObject, n: i64) -> Event {
+    o.write_with_event(
+        vec![Statement::new(
+            "INSERT INTO _userdo_kv (key, value, updated_at) VALUES (?, '1', 0) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            vec![format!("k{n}").into()],
+        )],
+        format!("kv:k{n}"),
+        json!({ "op": "put", "key": format!("k{n}") }),
+    )
+    .unwrap()
+    .1
+}
+
+#[test]
+fn seq_grows_by_one_and_events_are_queued_in_order() {
+    let o = object("u");
+    assert_eq!(o.last_seq().unwrap(), 0);
+    let seqs: Vec<i64> = (1..=3).map(|n| put(&o, n).seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    let queued: Vec<i64> = o.take_events().iter().map(|e| e.seq).collect();
+    assert_eq!(queued, [1, 2, 3]);
+    assert!(o.take_events().is_empty());
+    match o.events_since(1, 100).unwrap() {
+        Since::Events(events) => {
+            assert_eq!(events.len(), 2);
+            assert_eq!(events[0].event, "kv:k2");
+            assert_eq!(events[0].data, json!({ "op": "put", "key": "k2" }));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(o.events_since(3, 100).unwrap(), Since::Events(vec![]));
+    assert_eq!(o.events_since(9, 100).unwrap(), Since::Resync { seq: 3 });
+}
+
+#[test]
+fn a_failed_change_appends_no_event_and_uses_no_seq() {
+    let o = object("u");
+    put(&o, 1);
+    let failed = o.write_with_event(
+        vec![Statement::new(
+            "INSERT INTO no_such_table VALUES (1)",
+            vec![],
+        )],
+        "kv:x".into(),
+        json!({}),
+    );
+    assert!(failed.is_err());
+    assert_eq!(o.last_seq().unwrap(), 1);
+    let count = o
+        .store()
+        .query("SELECT COUNT(*) FROM _userdo_events", &[])
+        .unwrap();
+    assert_eq!(count[0].int(0).unwrap(), 1);
+    assert_eq!(put(&o, 2).seq, 2);
+}
+
+#[test]
+fn the_log_keeps_the_last_thousand_or_one_day_and_asks_for_resync_beyond() {
+    let o = object("u");
+    for n in 1..=1100 {
+        put(&o, n);
+    }
+    // All younger than a day: nothing is pruned.
+    assert!(matches!(o.events_since(0, 10).unwrap(), Since::Events(e) if e.len() == 10));
+    advance(&o, KEEP_MS + 1);
+    for n in 1101..=1152 {
+        put(&o, n);
+    }
+    // seq 1152 pruned everything at or below 152 that was older than a day.
+    let oldest = o
+        .store()
+        .query("SELECT MIN(seq), COUNT(*) FROM _userdo_events", &[])
+        .unwrap();
+    assert_eq!(oldest[0].int(0).unwrap(), 153);
+    assert_eq!(oldest[0].int(1).unwrap(), 1000);
+    assert_eq!(
+        o.events_since(100, 10).unwrap(),
+        Since::Resync { seq: 1152 }
+    );
+    match o.events_since(152, 2000).unwrap() {
+        Since::Events(events) => {
+            assert_eq!(events.len(), 1000);
+            assert!(events.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+        }
+        other => panic!("{other:?}"),
+    }
+}

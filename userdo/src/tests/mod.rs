@@ -1,0 +1,9 @@
+//! The host tests of the core, one folder or file per concern, over real SQLite (rusqlite), all
+//! sharing [`support`].
+
+mod account;
+mod events;
+mod kv;
+mod realtime;
+pub(crate) mod support;
+mod table;
