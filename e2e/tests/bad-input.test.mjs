@@ -23,6 +23,14 @@ describe('bad bodies on signup and login', () => {
       expectStatus(await call('POST', path, { raw: notUtf8, headers: JSON_HEADERS }), 400, 'invalid_json');
     });
 
+    test(`${path}: a mistyped email and a too-short password are both listed`, async () => {
+      const res = expectStatus(await call('POST', path, { json: { email: 5, password: 'short' } }), 400, 'validation_failed');
+      const details = res.json.error.details;
+      assert.deepEqual(Object.keys(details).sort(), ['email', 'password'], JSON.stringify(details));
+      assert.equal(details.email[0], 'must be a string');
+      assert.deepEqual(res.setCookies, []);
+    });
+
     test(`${path}: missing, mistyped and invalid fields are 400 validation_failed naming the field`, async () => {
       const cases = [
         [{ password: PASSWORD }, 'email'],

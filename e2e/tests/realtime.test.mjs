@@ -145,6 +145,8 @@ describe('realtime', () => {
     assert.deepEqual(expectStatus(await rpc({ method: 'clearCompleted' }), 200).json, { result: { deleted: 0 } });
     expectStatus(await rpc({ method: 'dropDatabase', params: {} }), 404, 'not_found');
     expectStatus(await rpc({ method: 'renameTodo', params: { id: t.id, title: 5 } }), 400, 'validation_failed');
+    const both = expectStatus(await rpc({ method: 'renameTodo', params: { id: 7, title: 5 } }), 400, 'validation_failed');
+    assert.deepEqual(Object.keys(both.json.error.details).sort(), ['params.id', 'params.title'], JSON.stringify(both.json));
     expectStatus(await rpc({ params: {} }), 400, 'validation_failed');
     expectStatus(await rpc({ method: 'renameTodo', params: { id: 'missing', title: 'z' } }), 404, 'not_found');
     expectStatus(await call('POST', '/api/rpc', { json: { method: 'clearCompleted' } }), 401, 'unauthenticated');

@@ -76,6 +76,18 @@ describe('tables', () => {
     assert.equal(expectStatus(await list(u.token), 200).json.count, 2);
   });
 
+  test('a body with a wrong type in one field and a broken rule in another lists both at once', async () => {
+    const u = await newUser({ tag: 'allfields' });
+    const res = expectStatus(await create(u.token, { title: '', done: 'yes' }), 400, 'validation_failed');
+    const details = res.json.error.details;
+    assert.deepEqual(Object.keys(details).sort(), ['done', 'title'], JSON.stringify(details));
+    assert.match(details.done[0], /must be a boolean/);
+    assert.match(details.title[0], /1 to 200 characters/);
+    const both = expectStatus(await create(u.token, { title: 5, done: 'no', color: 'red' }), 400, 'validation_failed');
+    assert.deepEqual(Object.keys(both.json.error.details).sort(), ['color', 'done', 'title']);
+    assert.equal(expectStatus(await list(u.token), 200).json.count, 0, 'nothing was written');
+  });
+
   test('every operator filters, orderBy sorts both ways, limit and offset page, count counts all matches', async () => {
     const u = await userWithTodos('ops', [
       { title: 'apple' }, { title: 'banana', done: true }, { title: 'cherry' }, { title: 'apricot', done: true }, { title: 'Avocado' },

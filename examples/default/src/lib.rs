@@ -132,3 +132,15 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .fetch(req, env)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mistake in the declarations shows here, on the host, before any object starts.
+    #[test]
+    fn the_tables_are_declared_correctly() {
+        let tables = DefaultApp.tables();
+        assert!(tables.check().is_ok(), "{:?}", tables.check());
+    }
+}

@@ -11,7 +11,8 @@ use crate::mail;
 use crate::responses::{OK, Revoked, SessionList, UserBody};
 
 impl<A: UserApp> UserDoObject<A> {
-    /// Creates the account, then runs the application's `on_signup`.
+    /// Creates the account and runs the application's `on_signup` in the same transaction: if
+    /// the hook fails, no account exists and the client gets the hook's error.
     pub(super) fn signup(
         &self,
         core: &UserCore,
@@ -19,8 +20,10 @@ impl<A: UserApp> UserDoObject<A> {
         password: &str,
         client: &ClientInfo,
     ) -> Result<Response> {
-        let auth = core.signup(email, password, client)?;
-        self.app.on_signup(&self.ctx(core), &auth.user)?;
+        let ctx = self.ctx(core);
+        let auth = core.signup_with(email, password, client, &mut |user| {
+            self.app.on_signup(&ctx, user)
+        })?;
         respond(201, &auth)
     }
 

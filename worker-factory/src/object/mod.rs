@@ -47,6 +47,10 @@ impl<A: UserApp> UserDoObject<A> {
     pub fn new(state: State, env: Env, app: A) -> Self {
         crate::realtime::set_auto_response(&state);
         let tables = app.tables();
+        if let Err(e) = tables.check() {
+            // Opening the core refuses these tables too (a 500 whose log line says why).
+            worker::console_error!("userdo: the application's tables are declared wrongly: {e}");
+        }
         Self {
             tables,
             instance: format!("{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64),
