@@ -73,11 +73,15 @@ impl Store for DoStore {
                 if committed {
                     Ok(JsValue::UNDEFINED)
                 } else {
-                    Err(JsValue::from_str("userdo: transaction body failed, rolled back"))
+                    Err(JsValue::from_str(
+                        "userdo: transaction body failed, rolled back",
+                    ))
                 }
             };
             let callback =
-                ScopedClosure::<dyn FnMut() -> Result<JsValue, JsValue>>::borrow_mut_aborting(&mut run);
+                ScopedClosure::<dyn FnMut() -> Result<JsValue, JsValue>>::borrow_mut_aborting(
+                    &mut run,
+                );
             transaction_sync.call1(self.storage.as_raw(), callback.as_ref())
         };
         self.in_transaction.set(false);

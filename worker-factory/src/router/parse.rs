@@ -41,7 +41,7 @@ pub(super) struct Parts<'a> {
     pub(super) caller: Option<&'a AccessClaims>,
 }
 
-/// Builds the call of `parts.endpoint` and finds its object.
+/// Builds the call of `parts.endpoint` and finds its object: one arm per endpoint.
 pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
     let Parts {
         endpoint,
@@ -56,17 +56,12 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
     let bytes = || body.as_deref().unwrap_or_default();
     let query = url.query().unwrap_or_default();
     let call = match endpoint {
-        Endpoint::Signup | Endpoint::Login => {
-            let c: Credentials = api::parse_body(bytes())?;
-            let email = email::normalize(c.email.as_deref().unwrap_or_default())?;
-            let password = c.password.unwrap_or_default();
-            let target = Target::Email(email.clone());
-            let call = if endpoint == Endpoint::Login {
-                Call::Login { email, password }
-            } else {
-                Call::Signup { email, password }
-            };
-            return Ok((call, target));
+        // These name their object themselves: by email, or by the token they carry.
+        Endpoint::Signup => {
+            return credentials(bytes(), |email, password| Call::Signup { email, password });
+        }
+        Endpoint::Login => {
+            return credentials(bytes(), |email, password| Call::Login { email, password });
         }
         Endpoint::ResetRequest => {
             let r: ResetRequest = api::parse_body(bytes())?;
@@ -78,78 +73,31 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
                 Target::Email(email),
             ));
         }
-        Endpoint::DevOutbox => {
-            let raw = query_param(query, "email")?
-                .ok_or_else(|| Error::InvalidQuery("the query needs ?email=".into()))?;
-            let email = email::normalize(&raw)
-                .map_err(|_| Error::InvalidQuery("email is not an email address".into()))?;
-            return Ok((Call::DevOutbox, Target::Email(email)));
-        }
-        Endpoint::Refresh => {
-            // The body is optional here: without one, the token comes from the cookie.
-            let from_body = match &body {
-                None => None,
-                Some(bytes) => api::parse_body::<RefreshRequest>(bytes)?.refresh_token,
-            };
-            let token = match from_body {
-                Some(token) => token,
-                None => {
-                    let token =
-                        cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
-                    origins.check(req)?;
-                    token
-                }
-            };
-            return opaque(OpaqueKind::Refresh, token, |token| Call::Refresh { token });
-        }
+        Endpoint::DevOutbox => return dev_outbox(query),
+        Endpoint::Refresh => return refresh(body.as_deref(), req, origins),
         Endpoint::ResetConfirm => {
             let r: ResetConfirm = api::parse_body(bytes())?;
             let new_password = r.new_password.unwrap_or_default();
-            return opaque(
-                OpaqueKind::PasswordReset,
-                r.token.unwrap_or_default(),
-                |token| Call::ResetConfirm {
+            let token = r.token.unwrap_or_default();
+            return opaque(OpaqueKind::PasswordReset, token, |token| {
+                Call::ResetConfirm {
                     token,
                     new_password,
-                },
-            );
+                }
+            });
         }
         Endpoint::VerificationConfirm => {
             let r: VerificationConfirm = api::parse_body(bytes())?;
-            return opaque(
-                OpaqueKind::EmailVerification,
-                r.token.unwrap_or_default(),
-                |token| Call::VerificationConfirm { token },
-            );
+            let token = r.token.unwrap_or_default();
+            return opaque(OpaqueKind::EmailVerification, token, |token| {
+                Call::VerificationConfirm { token }
+            });
         }
-        Endpoint::WebSocket => {
-            // A ticket names its user (and is proven by its hash in the object).
-            let ticket = query_param(query, "ticket")?;
-            let ticket_user = match &ticket {
-                Some(t) => Some(
-                    token::opaque_user_id(OpaqueKind::WsTicket, t)
-                        .ok_or(Error::InvalidToken)?
-                        .to_owned(),
-                ),
-                None => None,
-            };
-            let upgrade = header(req.headers(), "upgrade");
-            if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
-                return Err(Error::UpgradeRequired);
-            }
-            let since = query_param(query, "since")?
-                .map(|s| {
-                    s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                        Error::InvalidQuery("since must be a seq (a whole number)".into())
-                    })
-                })
-                .transpose()?;
-            let call = Call::OpenSocket { ticket, since };
-            if let Some(user) = ticket_user {
-                return Ok((call, Target::User(user)));
-            }
-            call
-        }
+        Endpoint::WebSocket => match socket(query, req)? {
+            (call, Some(ticket_user)) => return Ok((call, Target::User(ticket_user))),
+            (call, None) => call,
+        },
+        // The rest belong to the caller's session.
         Endpoint::Logout => Call::Logout,
         Endpoint::Me => Call::Me,
         Endpoint::Sessions => Call::Sessions,
@@ -224,6 +172,68 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
     // Every other endpoint belongs to the caller's session.
     let caller = caller.ok_or(Error::Unauthenticated)?;
     Ok((call, Target::User(caller.sub.clone())))
+}
+
+/// Signup or login: the credentials, with the email normalised (it names the object).
+fn credentials(bytes: &[u8], call: fn(String, String) -> Call) -> Result<(Call, Target)> {
+    let c: Credentials = api::parse_body(bytes)?;
+    let email = email::normalize(c.email.as_deref().unwrap_or_default())?;
+    let target = Target::Email(email.clone());
+    Ok((call(email, c.password.unwrap_or_default()), target))
+}
+
+/// `GET /api/dev/outbox?email=E`.
+fn dev_outbox(query: &str) -> Result<(Call, Target)> {
+    let raw = query_param(query, "email")?
+        .ok_or_else(|| Error::InvalidQuery("the query needs ?email=".into()))?;
+    let email = email::normalize(&raw)
+        .map_err(|_| Error::InvalidQuery("email is not an email address".into()))?;
+    Ok((Call::DevOutbox, Target::Email(email)))
+}
+
+/// The refresh token, from the body if there is one, else from the cookie (which, being
+/// cookie-borne, needs an allowed `Origin`).
+fn refresh(body: Option<&[u8]>, req: &Request, origins: &Origins<'_>) -> Result<(Call, Target)> {
+    let from_body = match body {
+        None => None,
+        Some(bytes) => api::parse_body::<RefreshRequest>(bytes)?.refresh_token,
+    };
+    let token = match from_body {
+        Some(token) => token,
+        None => {
+            let token = cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
+            origins.check(req)?;
+            token
+        }
+    };
+    opaque(OpaqueKind::Refresh, token, |token| Call::Refresh { token })
+}
+
+/// The WebSocket upgrade: `?ticket=` (which names its user, proven by its hash in the object)
+/// and `?since=`. Returns the ticket's user, if a ticket authenticates it.
+fn socket(query: &str, req: &Request) -> Result<(Call, Option<String>)> {
+    let ticket = query_param(query, "ticket")?;
+    let ticket_user = match &ticket {
+        Some(t) => Some(
+            token::opaque_user_id(OpaqueKind::WsTicket, t)
+                .ok_or(Error::InvalidToken)?
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let upgrade = header(req.headers(), "upgrade");
+    if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return Err(Error::UpgradeRequired);
+    }
+    let since = query_param(query, "since")?
+        .map(|s| {
+            s.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| Error::InvalidQuery("since must be a seq (a whole number)".into()))
+        })
+        .transpose()?;
+    Ok((Call::OpenSocket { ticket, since }, ticket_user))
 }
 
 /// A call to the object an opaque token names (its user id is the token's middle part).
