@@ -79,7 +79,9 @@ pub trait UserApp: 'static {
         &DefaultTemplates
     }
 
-    /// Runs in the user's object after an account is created.
+    /// Runs in the user's object when an account is created, inside the signup's transaction:
+    /// what it writes (tables, KV) commits with the account, and if it returns an error (or
+    /// panics) no account exists and the client gets that error.
     fn on_signup(&self, _ctx: &ObjectCtx<'_>, _user: &User) -> Result<()> {
         Ok(())
     }
