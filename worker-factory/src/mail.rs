@@ -7,6 +7,7 @@ use userdo::mail::{Mail, Mailer};
 use userdo::{Error, Result, Store};
 use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
 
+use crate::responses::{Outbox, OutboxMessage};
 use crate::settings::env_value;
 
 const CREATE_OUTBOX: &str = "CREATE TABLE IF NOT EXISTS _userdo_dev_outbox (
@@ -129,7 +130,7 @@ pub async fn deliver(env: &Env, store: &dyn Store, now_ms: i64, mail: &Mail) -> 
 }
 
 /// The dev outbox of this object: `{messages: [{to, subject, text, token, createdAt}]}`, newest last.
-pub fn outbox(store: &dyn Store) -> Result<serde_json::Value> {
+pub fn outbox(store: &dyn Store) -> Result<Outbox> {
     let exists = store.query(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_userdo_dev_outbox'",
         &[],
@@ -145,11 +146,14 @@ pub fn outbox(store: &dyn Store) -> Result<serde_json::Value> {
     let messages = rows
         .iter()
         .map(|r| {
-            Ok(json!({
-                "to": r.text(0)?, "subject": r.text(1)?, "text": r.text(2)?,
-                "token": r.text(3)?, "createdAt": r.int(4)?,
-            }))
+            Ok(OutboxMessage {
+                to: r.text(0)?.to_owned(),
+                subject: r.text(1)?.to_owned(),
+                text: r.text(2)?.to_owned(),
+                token: r.text(3)?.to_owned(),
+                created_at: r.int(4)?,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(json!({ "messages": messages }))
+    Ok(Outbox { messages })
 }
