@@ -28,7 +28,18 @@ export interface AppTypes {
   tables: object;
   inputs: object;
   calls: { method: string; params?: unknown };
+  /** Each method's parameters and result, by name (generated `Methods`). */
+  methods?: object;
 }
+
+type MethodsOf<App extends AppTypes> = App extends { methods: infer M } ? M : Record<string, { params: unknown; result: unknown }>;
+/** A method that takes no parameters (a unit struct in Rust) is called with none. */
+type MethodArgs<P> = [P] extends [null] ? [] : [P] extends [undefined] ? [] : [params: P];
+
+/** The application's methods as functions: `client.rpc.renameTodo({id, title})`. */
+export type Rpc<M> = {
+  [K in keyof M]: M[K] extends { params: infer P; result: infer R } ? (...params: MethodArgs<P>) => Promise<R> : never;
+};
 
 /** A stored row: the server's `id`, `createdAt`, `updatedAt` around the row type's fields. */
 export type Row<T> = StoredFields & T;
@@ -87,7 +98,12 @@ export interface UserDoClientOptions {
 type RowOf<App extends AppTypes, K> = K extends keyof App['tables'] ? App['tables'][K] : Record<string, unknown>;
 type InputOf<App extends AppTypes, K> = K extends keyof App['inputs'] ? App['inputs'][K] : Record<string, unknown>;
 type ParamsOf<App extends AppTypes, M> =
-  Extract<App['calls'], { method: M }> extends { params: infer P } ? [params: P] : [params?: undefined];
+  M extends keyof MethodsOf<App>
+    ? MethodsOf<App>[M] extends { params: infer P } ? MethodArgs<P> : [params?: unknown]
+    : Extract<App['calls'], { method: M }> extends { params: infer P } ? [params: P] : [params?: undefined];
+type ResultOf<App extends AppTypes, M> = M extends keyof MethodsOf<App>
+  ? MethodsOf<App>[M] extends { result: infer R } ? R : unknown
+  : unknown;
 
 /** What {@link UserDoClient.endpoint} takes for the endpoint `N`. */
 export interface EndpointOptions<N extends EndpointName> {
@@ -129,6 +145,11 @@ export interface RequestOptions {
 export class UserDoClient<App extends AppTypes = GeneratedApp> {
   /** The realtime connection (started by the first `onChange`, unless `autoConnect` is false). */
   readonly realtime: Realtime;
+  /**
+   * The application's remote methods, typed from the Rust declaration (`methods!`):
+   * `await client.rpc.renameTodo({ id, title })` answers the renamed row.
+   */
+  readonly rpc: Rpc<MethodsOf<App>>;
   /** The account's sessions. */
   readonly sessions: {
     /** `GET /api/sessions`: most recently used first. */
@@ -184,6 +205,15 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     );
     this.realtime.onEvent((event) => this.dispatch(event));
     this.realtime.onResync(() => this.resync());
+    this.rpc = new Proxy({} as Rpc<MethodsOf<App>>, {
+      get: (_target, name) =>
+        typeof name === 'string' && name !== 'then'
+          ? (...params: unknown[]) => {
+              const body = params.length && params[0] !== undefined ? { method: name, params: params[0] } : { method: name };
+              return this.endpoint('rpc', { body: body as Endpoints['rpc']['body'] }).then((r) => r.result);
+            }
+          : undefined,
+    });
     this.sessions = {
       list: async () => (await this.endpoint('sessions')).sessions,
       revoke: async (id) => {
@@ -440,10 +470,10 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   // ---- remote calls ----
 
-  /** `POST /api/rpc`: calls the application's method and answers its `result`. */
-  async call<M extends App['calls']['method']>(method: M, ...params: ParamsOf<App, M>): Promise<unknown> {
+  /** `POST /api/rpc`: calls the application's method and answers its typed `result`. */
+  async call<M extends App['calls']['method']>(method: M, ...params: ParamsOf<App, M>): Promise<ResultOf<App, M>> {
     const body = params.length ? { method, params: params[0] } : { method };
-    return (await this.endpoint('rpc', { body: body as Endpoints['rpc']['body'] })).result;
+    return (await this.endpoint('rpc', { body: body as Endpoints['rpc']['body'] })).result as ResultOf<App, M>;
   }
 
   // ---- realtime plumbing ----

@@ -14,18 +14,15 @@ export interface AuthResponse {
 
 /**
  * The default application's remote methods (`POST /api/rpc`, or a WebSocket frame). The
- * browser client's types for them are generated from this enum.
+ * browser client's `rpc.clearCompleted()` and `rpc.renameTodo({id, title})` are generated
+ * from this declaration.
  */
 export type Call = {
   method: "clearCompleted";
+  params: ClearCompleted;
 } | {
   method: "renameTodo";
-  params: {
-    /** The todo's id. */
-    id: string;
-    /** Its new title. */
-    title: string;
-  };
+  params: RenameTodo;
 };
 
 /** `POST /api/password/change`. */
@@ -34,6 +31,15 @@ export interface ChangePasswordRequest {
   currentPassword: string;
   /** The new password, 8 to 1024 characters. */
   newPassword: string;
+}
+
+/** `clearCompleted` takes no parameters. */
+export type ClearCompleted = null;
+
+/** What `clearCompleted` answers. */
+export interface Cleared {
+  /** How many todos were deleted. */
+  deleted: number;
 }
 
 /** `POST /api/signup` and `POST /api/login`. */
@@ -157,6 +163,14 @@ export interface OutboxMessage {
 export interface RefreshRequest {
   /** The refresh token. */
   refreshToken: string;
+}
+
+/** The parameters of `renameTodo`. */
+export interface RenameTodo {
+  /** The todo's id. */
+  id: string;
+  /** Its new title. */
+  title: string;
 }
 
 /** `POST /api/password-reset/confirm`. */
@@ -388,6 +402,14 @@ export interface Endpoints {
 /** The name of an endpoint. */
 export type EndpointName = keyof Endpoints;
 
+/** The worker's remote methods (`client.rpc.{name}`): parameters and result of each. */
+export interface Methods {
+  /** Deletes every done todo; answers how many. */
+  clearCompleted: { params: ClearCompleted; result: Cleared };
+  /** Renames a todo (validated like any update); answers the row. */
+  renameTodo: { params: RenameTodo; result: StoredFields & Todo };
+}
+
 /** The tables of the worker, by name: the row type as read. */
 export interface Tables {
   todos: Todo;
@@ -414,4 +436,5 @@ export interface GeneratedApp {
   tables: Tables;
   inputs: TableInputs;
   calls: Calls;
+  methods: Methods;
 }

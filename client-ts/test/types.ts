@@ -30,6 +30,22 @@ export async function typed(client: UserDoClient): Promise<void> {
   // @ts-expect-error: no such method
   await client.call('dropTables');
 
+  // Typed from the Rust declaration (`methods!`): parameters and result of each method.
+  const renamed: Row<Todo> = await client.rpc.renameTodo({ id: 'x', title: 'y' });
+  const renamedTitle: string = renamed.title;
+  const cleared: number = (await client.rpc.clearCompleted()).deleted;
+  const byName: Row<Todo> = await client.call('renameTodo', { id: 'x', title: 'y' });
+  void [renamedTitle, cleared, byName];
+  // @ts-expect-error: renameTodo needs its params
+  await client.rpc.renameTodo();
+  // @ts-expect-error: title is a string
+  await client.rpc.renameTodo({ id: 'x', title: 5 });
+  // @ts-expect-error: no such method
+  await client.rpc.dropTables();
+  // @ts-expect-error: the result is a row, not a count
+  const wrong: { deleted: number } = await client.rpc.renameTodo({ id: 'x', title: 'y' });
+  void wrong;
+
   // Tables the generated types do not know are still reachable, untyped.
   const other = client.collection('notes');
   await other.create({ anything: 1 });

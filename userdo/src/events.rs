@@ -174,6 +174,23 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         Ok((rows, event))
     }
 
+    /// Appends the application's own event `app:{name}` with `data` to the change feed; it is
+    /// delivered to the user's sockets like the framework's. `name` is 1 to 64 characters of
+    /// `[A-Za-z0-9_.:-]`.
+    pub fn publish_app_event(&self, name: &str, data: serde_json::Value) -> Result<Event> {
+        let valid = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+        if !valid {
+            return Err(Error::Config(format!(
+                "app event name {name:?}: 1 to 64 characters of [A-Za-z0-9_.:-]"
+            )));
+        }
+        let (_, event) = self.write_with_event(Vec::new(), format!("app:{name}"), data)?;
+        Ok(event)
+    }
+
     /// The events appended since the last call, oldest first, for delivery to open sockets.
     pub fn take_events(&self) -> Vec<Event> {
         std::mem::take(&mut *self.emitted.0.borrow_mut())

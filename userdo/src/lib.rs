@@ -31,6 +31,10 @@ pub use principal::{ClientInfo, Principal};
 pub use settings::Settings;
 pub use store::Store;
 
+/// The core as the runtime and the application testing harness both open it: any store, any
+/// platform. Application code sees it through a narrow context, never whole.
+pub type Core = UserDo<Box<dyn Store>, Box<dyn Platform>>;
+
 /// One user's object: the account, its sessions and (in later modules) its data, over a
 /// [`Store`] and a [`Platform`]. The runtime layer builds one per Durable Object; host tests build
 /// one over rusqlite.

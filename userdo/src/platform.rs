@@ -33,3 +33,42 @@ impl Platform for SystemPlatform {
             .unwrap_or(0)
     }
 }
+
+/// A boxed platform is a platform (see [`Core`](crate::Core)).
+impl<P: Platform + ?Sized> Platform for Box<P> {
+    fn now_ms(&self) -> i64 {
+        (**self).now_ms()
+    }
+
+    fn fill_random(&self, buf: &mut [u8]) -> Result<()> {
+        (**self).fill_random(buf)
+    }
+}
+
+/// A clock that stands still until it is moved, for host tests of applications (scheduled work,
+/// expiry). Clones share one time. Randomness is the OS's.
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock(std::rc::Rc<std::cell::Cell<i64>>);
+
+impl ManualClock {
+    /// A clock that reads `now_ms`.
+    pub fn at(now_ms: i64) -> Self {
+        Self(std::rc::Rc::new(std::cell::Cell::new(now_ms)))
+    }
+
+    /// Moves the clock forward by `ms`.
+    pub fn advance(&self, ms: i64) {
+        self.0.set(self.0.get() + ms);
+    }
+
+    /// Sets the clock to `now_ms`.
+    pub fn set(&self, now_ms: i64) {
+        self.0.set(now_ms);
+    }
+}
+
+impl Platform for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.get()
+    }
+}

@@ -19,8 +19,10 @@ mod router;
 pub mod routes;
 mod settings;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
-pub use app::{ObjectCtx, UserApp, UserCore};
+pub use app::{AppCtx, Methods, UserApp, UserCore, Vars};
 pub use limiter::LimiterObject;
 pub use object::UserDoObject;
 pub use router::{AuthUser, UserDoWorker};
@@ -29,11 +31,19 @@ pub use store::{DoStore, WorkerPlatform};
 
 /// What an application needs, in one import: `use worker_factory::prelude::*;`.
 pub mod prelude {
-    pub use crate::app::{ObjectCtx, UserApp};
+    pub use crate::app::{AppCtx, UserApp, Vars};
     pub use crate::http::respond;
     pub use crate::router::{AuthUser, UserDoWorker};
-    pub use crate::{limiter_object, user_object};
+    pub use crate::{limiter_object, methods, user_object};
     pub use userdo::rpc::NoMethods;
-    pub use userdo::table::{Access, Direction, Index, Op, TableRow, Tables};
+    pub use userdo::table::{Access, Direction, Index, Op, Stored, TableRow, Tables};
     pub use userdo::{Error, Principal, Result};
+}
+
+/// What [`methods!`] expands to refers to, so the application's crate needs no more than
+/// `serde` and `schemars` for the derives.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde_json;
+    pub use userdo;
 }

@@ -11,7 +11,8 @@ use userdo::events::{Event, KvChange, TableChange};
 use userdo::table::StoredFields;
 use userdo::table::TableRow;
 use userdo::table::query::{DEFAULT_LIMIT, MAX_LIMIT};
-use userdo_default_worker::{Call, Todo, Visit};
+use userdo_default_worker::{Call, DefaultApp, Todo, Visit};
+use worker_factory::Methods;
 use worker_factory::routes::{self, Endpoint};
 
 /// The whole document: `{definitions, routes, tables, calls, constants}`.
@@ -25,6 +26,16 @@ fn document() -> serde_json::Value {
         route["request"] = endpoint.request_schema(&mut generator).to_value();
         route["response"] = endpoint.response_schema(&mut generator).to_value();
     }
+    // The application's methods: name, parameters and result of each.
+    let methods: Vec<serde_json::Value> = <Call as Methods<DefaultApp>>::describe(&mut generator)
+        .into_iter()
+        .map(|m| {
+            json!({
+                "name": m.name, "doc": m.doc,
+                "params": m.params.to_value(), "result": m.result.to_value(),
+            })
+        })
+        .collect();
     generator.subschema_for::<Event>();
     generator.subschema_for::<KvChange>();
     generator.subschema_for::<TableChange>();
@@ -36,6 +47,7 @@ fn document() -> serde_json::Value {
     json!({
         "definitions": definitions,
         "routes": routes,
+        "methods": methods,
         // Table name -> row type, from `TableRow::NAME`.
         "tables": { Todo::NAME: "Todo", Visit::NAME: "Visit" },
         // The enum of the application's remote methods.

@@ -92,4 +92,17 @@ describe('remote calls', () => {
     await assert.rejects(client.call('nope'), { status: 404, code: 'not_found' });
     await assert.rejects(client.call('renameTodo', { id: row.id }), { status: 400, code: 'validation_failed' });
   });
+
+  test('client.rpc.{method} calls the same methods, with their typed results', async () => {
+    const { client } = await signedUp(server, 'rpc-proxy');
+    const todos = client.collection('todos');
+    const row = await todos.create({ title: 'old' });
+    await todos.create({ title: 'done one', done: true });
+    const renamed = await client.rpc.renameTodo({ id: row.id, title: 'new' });
+    assert.equal(renamed.title, 'new');
+    assert.equal(renamed.id, row.id);
+    assert.equal(typeof renamed.updatedAt, 'number');
+    assert.deepEqual(await client.rpc.clearCompleted(), { deleted: 1 });
+    await assert.rejects(client.rpc.nope(), { status: 404, code: 'not_found' });
+  });
 });

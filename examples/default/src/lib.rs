@@ -41,55 +41,71 @@ impl TableRow for Visit {
     const NAME: &'static str = "visits";
 }
 
-/// The default application's remote methods (`POST /api/rpc`, or a WebSocket frame). The
-/// browser client's types for them are generated from this enum.
+/// `clearCompleted` takes no parameters.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(tag = "method", content = "params", rename_all = "camelCase")]
-pub enum Call {
-    /// Deletes every done todo; answers `{deleted: N}`.
-    ClearCompleted,
-    /// Renames a todo (validated like any update); answers the row.
-    #[serde(rename_all = "camelCase")]
-    RenameTodo {
-        /// The todo's id.
-        id: String,
-        /// Its new title.
-        title: String,
-    },
+pub struct ClearCompleted;
+
+/// What `clearCompleted` answers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Cleared {
+    /// How many todos were deleted.
+    pub deleted: usize,
+}
+
+/// The parameters of `renameTodo`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RenameTodo {
+    /// The todo's id.
+    pub id: String,
+    /// Its new title.
+    pub title: String,
+}
+
+methods! {
+    /// The default application's remote methods (`POST /api/rpc`, or a WebSocket frame). The
+    /// browser client's `rpc.clearCompleted()` and `rpc.renameTodo({id, title})` are generated
+    /// from this declaration.
+    pub enum Call for DefaultApp {
+        /// Deletes every done todo; answers how many.
+        ClearCompleted(ClearCompleted) -> Cleared => clear_completed,
+        /// Renames a todo (validated like any update); answers the row.
+        RenameTodo(RenameTodo) -> Stored<Todo> => rename_todo,
+    }
 }
 
 /// The default application: a `todos` table the user reads and writes, and a `visits` table
-/// that only the application writes (from its object-side hook), which the user may read.
-#[derive(Debug, Default)]
+/// that only the application writes (from its object route), which the user may read.
+#[derive(Debug)]
 pub struct DefaultApp;
+
+impl DefaultApp {
+    async fn clear_completed(&self, ctx: &AppCtx<'_>, _: ClearCompleted) -> Result<Cleared> {
+        let todos = ctx.table::<Todo>()?;
+        let done = todos
+            .query()
+            .where_("done", Op::Eq, true)
+            .limit(1000)
+            .get()?;
+        for todo in &done {
+            todos.delete(&todo.id)?;
+        }
+        Ok(Cleared {
+            deleted: done.len(),
+        })
+    }
+
+    async fn rename_todo(&self, ctx: &AppCtx<'_>, p: RenameTodo) -> Result<Stored<Todo>> {
+        ctx.table::<Todo>()?
+            .update(&p.id, json!({ "title": p.title }))
+    }
+}
 
 impl UserApp for DefaultApp {
     type Call = Call;
 
-    async fn call(
-        &self,
-        ctx: &ObjectCtx<'_>,
-        _principal: &Principal,
-        call: Call,
-    ) -> Result<serde_json::Value> {
-        let todos = ctx.core.table::<Todo>()?;
-        match call {
-            Call::ClearCompleted => {
-                let done = todos
-                    .query()
-                    .where_("done", Op::Eq, true)
-                    .limit(1000)
-                    .get()?;
-                for todo in &done {
-                    todos.delete(&todo.id)?;
-                }
-                Ok(json!({ "deleted": done.len() }))
-            }
-            Call::RenameTodo { id, title } => {
-                let row = todos.update(&id, json!({ "title": title }))?;
-                serde_json::to_value(row).map_err(|e| Error::internal_from("row to JSON", e))
-            }
-        }
+    fn new(_vars: &Vars) -> Self {
+        DefaultApp
     }
 
     fn tables(&self) -> Tables {
@@ -98,15 +114,10 @@ impl UserApp for DefaultApp {
             .table::<Visit>(Access::ReadOnly)
     }
 
-    async fn fetch(
-        &self,
-        ctx: &ObjectCtx<'_>,
-        _principal: &Principal,
-        req: Request,
-    ) -> Result<Response> {
+    async fn fetch(&self, ctx: &AppCtx<'_>, req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/api/visits") => {
-                let visits = ctx.core.table::<Visit>()?;
+                let visits = ctx.table::<Visit>()?;
                 visits.create(&Visit {
                     path: "/api/visits".into(),
                 })?;
@@ -134,13 +145,4 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A mistake in the declarations shows here, on the host, before any object starts.
-    #[test]
-    fn the_tables_are_declared_correctly() {
-        let tables = DefaultApp.tables();
-        assert!(tables.check().is_ok(), "{:?}", tables.check());
-    }
-}
+mod tests;

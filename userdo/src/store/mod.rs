@@ -128,3 +128,27 @@ pub trait Store {
         self.atomic(statements).map(drop)
     }
 }
+
+/// A boxed store is a store: the runtime and host tests open the same [`Core`](crate::Core)
+/// over different stores.
+impl<S: Store + ?Sized> Store for Box<S> {
+    fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        (**self).query(sql, params)
+    }
+
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<(), StoreError> {
+        (**self).execute(sql, params)
+    }
+
+    fn atomic(&self, statements: Vec<Statement>) -> Result<Vec<Vec<Row>>, StoreError> {
+        (**self).atomic(statements)
+    }
+
+    fn transaction(&self, body: &mut dyn FnMut() -> bool) -> Result<bool, StoreError> {
+        (**self).transaction(body)
+    }
+
+    fn execute_script(&self, sql: &str) -> Result<(), StoreError> {
+        (**self).execute_script(sql)
+    }
+}

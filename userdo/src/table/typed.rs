@@ -41,6 +41,24 @@ pub struct Stored<T> {
     pub row: T,
 }
 
+/// The schema of a stored row is the row type's with [`StoredFields`] around it (`allOf`), so a
+/// generated client types it as both (`StoredFields & Todo`).
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Stored<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Stored_{}", T::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "allOf": [generator.subschema_for::<StoredFields>(), generator.subschema_for::<T>()]
+        })
+    }
+}
+
 /// The table of row type `T` in one user's object.
 #[derive(Debug)]
 pub struct Table<'a, S, P, T> {

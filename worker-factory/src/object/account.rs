@@ -20,7 +20,7 @@ impl<A: UserApp> UserDoObject<A> {
         password: &str,
         client: &ClientInfo,
     ) -> Result<Response> {
-        let ctx = self.ctx(core);
+        let ctx = self.ctx(core, None);
         let auth = core.signup_with(email, password, client, &mut |user| {
             self.app.on_signup(&ctx, user)
         })?;

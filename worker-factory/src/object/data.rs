@@ -6,6 +6,8 @@
 use serde_json::Value as Json;
 use userdo::table::{Access, QuerySpec, TableDef};
 use userdo::{Error, Principal, Result, rpc};
+
+use crate::app::Methods;
 use worker::{Headers, Method, Request, RequestInit, Response};
 
 use super::UserDoObject;
@@ -153,7 +155,7 @@ impl<A: UserApp> UserDoObject<A> {
         params: Json,
     ) -> Result<Response> {
         let call = rpc::parse_call::<A::Call>(method, params)?;
-        let result = self.app.call(&self.ctx(core), who, call).await?;
+        let result = call.run(&self.app, &self.ctx(core, Some(who))).await?;
         respond(200, &RpcResult { result })
     }
 
@@ -182,7 +184,7 @@ impl<A: UserApp> UserDoObject<A> {
             format!("?{query}")
         };
         let req = Request::new_with_init(&format!("https://userdo.internal{path}{query}"), &init)?;
-        self.app.fetch(&self.ctx(core), who, req).await
+        self.app.fetch(&self.ctx(core, Some(who)), req).await
     }
 }
 

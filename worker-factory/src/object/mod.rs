@@ -10,10 +10,10 @@ mod sockets;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use userdo::{UserDo, migrate};
+use userdo::{Platform, Principal, Store, UserDo, migrate};
 use worker::{Env, Request, Response, State};
 
-use crate::app::{ObjectCtx, UserApp, UserCore};
+use crate::app::{AppCtx, UserApp, UserCore, Vars};
 use crate::hop::{HOP_HEADER, Hop};
 use crate::http::{error_response, read_body};
 use crate::routes::{AUTH_BODY_LIMIT, DATA_BODY_LIMIT, Sessions};
@@ -24,6 +24,7 @@ use crate::store::{DoStore, WorkerPlatform};
 pub struct UserDoObject<A: UserApp> {
     state: State,
     env: Env,
+    vars: Vars,
     app: A,
     /// The application's tables, declared once per object instance.
     tables: userdo::table::Tables,
@@ -41,11 +42,13 @@ impl<A: UserApp> std::fmt::Debug for UserDoObject<A> {
 }
 
 impl<A: UserApp> UserDoObject<A> {
-    /// Wraps the object's state for `app`. The application's table declarations are checked
-    /// here, once: a mistake in them is one clear log line at start (and a 500 naming it), not
-    /// a mystery on every request.
-    pub fn new(state: State, env: Env, app: A) -> Self {
+    /// Wraps the object's state, building the application from the worker's variables
+    /// ([`UserApp::new`]). Its table declarations are checked here, once: a mistake in them is
+    /// one clear log line at start (and a 500 naming it), not a mystery.
+    pub fn new(state: State, env: Env) -> Self {
         crate::realtime::set_auto_response(&state);
+        let vars = Vars::from_env(&env);
+        let app = A::new(&vars);
         let tables = app.tables();
         if let Err(e) = tables.check() {
             // Opening the core refuses these tables too (a 500 whose log line says why).
@@ -56,6 +59,7 @@ impl<A: UserApp> UserDoObject<A> {
             instance: format!("{:016x}", (js_sys::Math::random() * 2f64.powi(53)) as u64),
             state,
             env,
+            vars,
             app,
             core: RefCell::new(None),
         }
@@ -72,8 +76,9 @@ impl<A: UserApp> UserDoObject<A> {
             return Ok(core.clone());
         }
         let settings = settings_from_env(&self.env)?;
-        let store = DoStore::new(self.state.storage());
-        let core = UserDo::open(store, WorkerPlatform, settings, self.state.id().to_string())?
+        let store: Box<dyn Store> = Box::new(DoStore::new(self.state.storage()));
+        let platform: Box<dyn Platform> = Box::new(WorkerPlatform);
+        let core = UserDo::open(store, platform, settings, self.state.id().to_string())?
             .with_tables(self.tables.clone())?;
         migrate::migrate(
             core.store(),
@@ -124,12 +129,9 @@ impl<A: UserApp> UserDoObject<A> {
         }
     }
 
-    fn ctx<'a>(&'a self, core: &'a UserCore) -> ObjectCtx<'a> {
-        ObjectCtx {
-            core,
-            state: &self.state,
-            env: &self.env,
-        }
+    /// The application's context for a call by `caller`.
+    fn ctx<'a>(&'a self, core: &'a UserCore, caller: Option<&'a Principal>) -> AppCtx<'a> {
+        AppCtx::new(core, caller, &self.vars)
     }
 }
 

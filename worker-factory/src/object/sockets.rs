@@ -6,7 +6,7 @@ use userdo::{Error, Principal, Result, realtime, rpc};
 use worker::{Response, WebSocket, WebSocketIncomingMessage};
 
 use super::UserDoObject;
-use crate::app::{UserApp, UserCore};
+use crate::app::{Methods, UserApp, UserCore};
 use crate::http::respond;
 use crate::realtime::CLOSE_SESSION_ENDED;
 use crate::responses::Ticket;
@@ -80,11 +80,8 @@ impl<A: UserApp> UserDoObject<A> {
             session_id: socket.session_id,
         };
         let call = rpc::parse_call::<A::Call>(&frame.method, frame.params).map_err(with_id)?;
-        let result = self
-            .app
-            .call(&self.ctx(&core), &principal, call)
-            .await
-            .map_err(with_id)?;
+        let ctx = self.ctx(&core, Some(&principal));
+        let result = call.run(&self.app, &ctx).await.map_err(with_id)?;
         Ok(Some(realtime::result_frame(&id, &result)))
     }
 

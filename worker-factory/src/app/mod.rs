@@ -1,75 +1,68 @@
-//! The seam through which an application extends the user object (composition, not inheritance).
+//! The seam through which an application extends the user object (composition, not inheritance):
+//! [`UserApp`] with its typed [`Methods`] (written by [`methods!`](crate::methods)), the narrow
+//! [`AppCtx`] its code receives, and [`Vars`], what it is built from.
+
+mod ctx;
+mod methods;
+mod vars;
+
+pub use ctx::{AppCtx, AppSql, AppTable};
+pub use methods::{MethodSchema, Methods, camel_case, to_result};
+pub use vars::Vars;
 
 use userdo::api::User;
 use userdo::mail::{DefaultTemplates, MailTemplates};
 use userdo::migrate::Migration;
-use userdo::{Error, Principal, Result, UserDo};
-use worker::{Env, Request, Response, State};
+use userdo::{Error, Result};
+use worker::{Request, Response};
 
-use crate::store::{DoStore, WorkerPlatform};
+/// The user object's core as the runtime opens it (also what the testing harness opens).
+pub type UserCore = userdo::Core;
 
-/// The user object's core as the runtime opens it.
-pub type UserCore = UserDo<DoStore, WorkerPlatform>;
-
-/// What an application hook can reach inside the user's object.
-#[derive(Debug)]
-pub struct ObjectCtx<'a> {
-    /// The account, sessions and storage of this user.
-    pub core: &'a UserCore,
-    /// The Durable Object's state (storage, WebSockets, alarms).
-    pub state: &'a State,
-    /// The worker's bindings and variables.
-    pub env: &'a Env,
-}
-
-/// An application's extension of the user object. Every method has a default, so
-/// `impl UserApp for MyApp { type Call = NoMethods; }` is a complete (if plain) application.
+/// An application's extension of the user object. Only [`new`](Self::new) and the
+/// [`Call`](Self::Call) type are required.
 ///
 /// ```ignore
-/// #[derive(Default)]
 /// struct Notes;
 ///
 /// impl UserApp for Notes {
 ///     type Call = userdo::rpc::NoMethods;
 ///
+///     fn new(_vars: &Vars) -> Self {
+///         Notes
+///     }
+///
 ///     fn migrations(&self) -> &'static [Migration] {
 ///         &[Migration { version: 1, name: "notes", sql: "CREATE TABLE notes (body TEXT)" }]
 ///     }
-///     async fn fetch(&self, ctx: &ObjectCtx<'_>, _who: &Principal, _req: Request) -> Result<Response> {
-///         let rows = ctx.core.store().query("SELECT COUNT(*) FROM notes", &[])?;
+///
+///     async fn fetch(&self, ctx: &AppCtx<'_>, _req: Request) -> Result<Response> {
+///         let rows = ctx.sql().query("SELECT COUNT(*) FROM notes", &[])?;
 ///         worker_factory::http::respond(200, &serde_json::json!({ "notes": rows[0].int(0)? }))
 ///     }
 /// }
 /// ```
 // The futures run inside one Durable Object, which is single-threaded: no `Send` bound is wanted.
 #[allow(async_fn_in_trait)]
-pub trait UserApp: 'static {
-    /// The application's remote methods, as one serde enum tagged by method name
-    /// (`#[serde(tag = "method", content = "params")]`); [`NoMethods`](userdo::rpc::NoMethods)
-    /// for none. They are called by `POST /api/rpc` and by WebSocket frames, and answered by
-    /// [`call`](Self::call), which matches the enum exhaustively.
-    type Call: serde::de::DeserializeOwned;
+pub trait UserApp: Sized + 'static {
+    /// The application's remote methods (`POST /api/rpc`, WebSocket frames), written with
+    /// [`methods!`](crate::methods): each has typed parameters, a typed result and a handler of
+    /// this type. [`NoMethods`](userdo::rpc::NoMethods) for none.
+    type Call: Methods<Self>;
 
-    /// Runs one remote call for `principal` (a live session of this object's account). The
-    /// result is sent as `{result}`; an error as the API's error.
-    async fn call(
-        &self,
-        _ctx: &ObjectCtx<'_>,
-        _principal: &Principal,
-        _call: Self::Call,
-    ) -> Result<serde_json::Value> {
-        Err(Error::NotFound("no such method".into()))
-    }
+    /// Builds the application in each user's object, from the worker's variables.
+    fn new(vars: &Vars) -> Self;
 
-    /// Schema migrations of the application's own tables, applied in the namespace `"app"` when
-    /// the object first opens. Append new ones; never edit an applied one.
+    /// Schema migrations of the application's own SQL tables (reached with [`AppCtx::sql`]),
+    /// applied in the namespace `"app"` when the object first opens. Append new ones; never edit
+    /// an applied one. Typed [`tables`](Self::tables) need none.
     fn migrations(&self) -> &'static [Migration] {
         &[]
     }
 
     /// The typed tables of the application ([`Tables`](userdo::table::Tables)): created and
     /// evolved in every user's object, reachable over HTTP where declared with client access.
-    /// Called once per object instance.
+    /// Called once per object instance, and checked then.
     fn tables(&self) -> userdo::table::Tables {
         userdo::table::Tables::default()
     }
@@ -81,27 +74,23 @@ pub trait UserApp: 'static {
 
     /// Runs in the user's object when an account is created, inside the signup's transaction:
     /// what it writes (tables, KV) commits with the account, and if it returns an error (or
-    /// panics) no account exists and the client gets that error.
-    fn on_signup(&self, _ctx: &ObjectCtx<'_>, _user: &User) -> Result<()> {
+    /// panics) no account exists and the client gets that error. It is not `async`: nothing may
+    /// wait inside a transaction. `ctx.caller()` is `None` here.
+    fn on_signup(&self, _ctx: &AppCtx<'_>, _user: &User) -> Result<()> {
         Ok(())
     }
 
     /// Answers the worker's [`object_route`](crate::UserDoWorker::object_route)s (and requests a
     /// worker route sends with [`AuthUser::object_fetch`](crate::AuthUser::object_fetch)), with
     /// the client's method, path (`req.path()`, as the client sent it), query and JSON body.
-    /// `principal` is a live session of this object's account.
-    async fn fetch(
-        &self,
-        _ctx: &ObjectCtx<'_>,
-        _principal: &Principal,
-        _req: Request,
-    ) -> Result<Response> {
+    /// `ctx.caller()` is a live session of this object's account.
+    async fn fetch(&self, _ctx: &AppCtx<'_>, _req: Request) -> Result<Response> {
         Err(Error::NotFound("no such endpoint".into()))
     }
 }
 
 /// Writes the `#[durable_object]` struct that holds a [`UserDoObject`](crate::UserDoObject) for an
-/// application type (which must implement [`UserApp`] and `Default`).
+/// application type (which implements [`UserApp`]; the object builds it with [`UserApp::new`]).
 ///
 /// The hand-written form it stands for:
 ///
@@ -113,7 +102,7 @@ pub trait UserApp: 'static {
 ///
 /// impl worker::DurableObject for UserObject {
 ///     fn new(state: worker::State, env: worker::Env) -> Self {
-///         Self { inner: worker_factory::UserDoObject::new(state, env, MyApp::default()) }
+///         Self { inner: worker_factory::UserDoObject::new(state, env) }
 ///     }
 ///
 ///     async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
@@ -149,9 +138,8 @@ macro_rules! user_object {
 
             impl ::worker::DurableObject for $name {
                 fn new(state: ::worker::State, env: ::worker::Env) -> Self {
-                    let app = <$app as ::core::default::Default>::default();
                     Self {
-                        inner: $crate::UserDoObject::new(state, env, app),
+                        inner: $crate::UserDoObject::<$app>::new(state, env),
                     }
                 }
 

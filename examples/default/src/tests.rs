@@ -1,0 +1,92 @@
+//! The default application, tested on the host: its methods and tables over real SQLite, with
+//! no workerd (`worker_factory::testing`). This is how an application author tests theirs.
+#![allow(clippy::unwrap_used)]
+
+use futures::executor::block_on;
+use serde_json::json;
+use worker_factory::testing::TestUser;
+
+use super::*;
+
+fn user() -> TestUser<DefaultApp> {
+    TestUser::signed_up(Vars::none()).unwrap()
+}
+
+/// A mistake in the declarations shows here, on the host, before any object starts.
+#[test]
+fn the_tables_are_declared_correctly() {
+    let tables = DefaultApp.tables();
+    assert!(tables.check().is_ok(), "{:?}", tables.check());
+}
+
+#[test]
+fn rename_todo_answers_the_typed_row_and_its_event() {
+    let user = user();
+    let todos = user.ctx().table::<Todo>().unwrap();
+    let todo = todos
+        .create(&Todo {
+            title: "walk".into(),
+            done: false,
+        })
+        .unwrap();
+    user.take_events();
+    let renamed = block_on(user.app().rename_todo(
+        &user.ctx(),
+        RenameTodo {
+            id: todo.id.clone(),
+            title: "run".into(),
+        },
+    ))
+    .unwrap();
+    assert_eq!(renamed.row.title, "run");
+    assert_eq!(renamed.id, todo.id);
+    let events = user.take_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event, "table:todos");
+}
+
+#[test]
+fn rename_todo_validates_like_any_update() {
+    let user = user();
+    let todo = user
+        .ctx()
+        .table::<Todo>()
+        .unwrap()
+        .create(&Todo {
+            title: "walk".into(),
+            done: false,
+        })
+        .unwrap();
+    let e = block_on(user.call("renameTodo", json!({ "id": todo.id, "title": "" }))).unwrap_err();
+    assert_eq!(e.code(), "validation_failed");
+    let e = block_on(user.call("renameTodo", json!({ "id": 5, "title": 6 }))).unwrap_err();
+    let body = e.to_body();
+    assert!(body["error"]["details"]["params.id"].is_array(), "{body}");
+    assert!(
+        body["error"]["details"]["params.title"].is_array(),
+        "{body}"
+    );
+    assert_eq!(
+        block_on(user.call("nope", json!({}))).unwrap_err().status(),
+        404
+    );
+}
+
+#[test]
+fn clear_completed_deletes_only_the_done_todos() {
+    let user = user();
+    let todos = user.ctx().table::<Todo>().unwrap();
+    for (title, done) in [("a", true), ("b", false), ("c", true)] {
+        todos
+            .create(&Todo {
+                title: title.into(),
+                done,
+            })
+            .unwrap();
+    }
+    let answer = block_on(user.call("clearCompleted", serde_json::Value::Null)).unwrap();
+    assert_eq!(answer, json!({ "deleted": 2 }));
+    let left = todos.query().get().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].row.title, "b");
+}

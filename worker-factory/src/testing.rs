@@ -1,0 +1,123 @@
+//! Host tests of an application: its methods, hooks and table code run in one user's object on
+//! the host, over real SQLite (in memory) with a clock the test moves, with no workerd.
+//! Enable the `testing` feature in `[dev-dependencies]`.
+//!
+//! ```ignore
+//! let user = TestUser::<MyApp>::signed_up(Vars::none())?;
+//! let note = user.app().rename_note(&user.ctx(), RenameNote { .. }).await?;  // typed
+//! let answer = user.call("renameNote", json!({ .. })).await?;               // as over the wire
+//! user.clock().advance(60_000);
+//! ```
+
+use userdo::platform::ManualClock;
+use userdo::store::sqlite::SqliteStore;
+use userdo::{
+    ClientInfo, Error, Event, Platform, Principal, Result, Settings, Store, UserDo, migrate, rpc,
+};
+
+use crate::app::{AppCtx, Methods, UserApp, UserCore, Vars};
+
+/// Where a [`TestUser`]'s clock starts: 2027-01-15, in milliseconds since the Unix epoch.
+pub const START_MS: i64 = 1_800_000_000_000;
+
+/// One signed-up user's object running application `A` on the host.
+pub struct TestUser<A: UserApp> {
+    app: A,
+    core: UserCore,
+    vars: Vars,
+    clock: ManualClock,
+    caller: Principal,
+}
+
+impl<A: UserApp> std::fmt::Debug for TestUser<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestUser")
+            .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: UserApp> TestUser<A> {
+    /// Builds the application from `vars` (as the object does), opens a fresh object with its
+    /// tables and migrations, and signs up `test@example.com` (running `on_signup`), whose
+    /// session is then the caller of every call.
+    pub fn signed_up(vars: Vars) -> Result<Self> {
+        let app = A::new(&vars);
+        let clock = ManualClock::at(START_MS);
+        let settings = test_settings(&vars)?;
+        let store: Box<dyn Store> = Box::new(SqliteStore::in_memory()?);
+        let platform: Box<dyn Platform> = Box::new(clock.clone());
+        let user_id = "0".repeat(64);
+        let core = UserDo::open(store, platform, settings, user_id)?.with_tables(app.tables())?;
+        migrate::migrate(core.store(), "app", app.migrations(), clock.now_ms())?;
+        let auth = {
+            let ctx = AppCtx::new(&core, None, &vars);
+            let client = ClientInfo::default();
+            core.signup_with(
+                "test@example.com",
+                "correct horse battery",
+                &client,
+                &mut |user| app.on_signup(&ctx, user),
+            )?
+        };
+        let claims = core
+            .settings()
+            .keys
+            .verify_access(&auth.token, clock.now_secs())?;
+        let caller = core.authenticate(&claims)?;
+        Ok(Self {
+            app,
+            core,
+            vars,
+            clock,
+            caller,
+        })
+    }
+
+    /// The application.
+    pub fn app(&self) -> &A {
+        &self.app
+    }
+
+    /// The context the signed-in user's calls get.
+    pub fn ctx(&self) -> AppCtx<'_> {
+        AppCtx::new(&self.core, Some(&self.caller), &self.vars)
+    }
+
+    /// The clock of the object: move it to test expiry and scheduled work.
+    pub fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    /// Calls a method as `POST /api/rpc` would, from its wire name and JSON parameters: the
+    /// same parsing (404 for an unknown method, 400 with every bad field) and the JSON result.
+    pub async fn call(&self, method: &str, params: serde_json::Value) -> Result<serde_json::Value> {
+        let call = rpc::parse_call::<A::Call>(method, params)?;
+        call.run(&self.app, &self.ctx()).await
+    }
+
+    /// The events appended since the last take (what the user's sockets would receive).
+    pub fn take_events(&self) -> Vec<Event> {
+        self.core.take_events()
+    }
+
+    /// The whole core, for assertions a test cannot make through the context.
+    pub fn dangerous_core(&self) -> &UserCore {
+        &self.core
+    }
+}
+
+/// The worker's settings from `vars`, with a test key and few PBKDF2 rounds unless set.
+fn test_settings(vars: &Vars) -> Result<Settings> {
+    Settings::from_vars(|name| {
+        vars.get(name).or_else(|| match name {
+            "JWT_SECRET" => Some("a test key that is at least 32 bytes long".to_owned()),
+            "PBKDF2_ITERATIONS" => Some("1000".to_owned()),
+            _ => None,
+        })
+    })
+    .map_err(|e| match e {
+        Error::Config(message) => Error::Config(format!("test settings: {message}")),
+        other => other,
+    })
+}
