@@ -121,3 +121,117 @@ fn test_settings(vars: &Vars) -> Result<Settings> {
         other => other,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The seam itself, through a small application that uses each part of its context.
+    #![allow(clippy::unwrap_used)]
+
+    use futures::executor::block_on;
+    use serde::{Deserialize, Serialize};
+    use serde_json::json;
+    use userdo::migrate::Migration;
+
+    use super::TestUser;
+    use crate::app::{AppCtx, UserApp, Vars};
+
+    struct Notes {
+        greeting: String,
+    }
+
+    #[derive(Debug, Deserialize, schemars::JsonSchema)]
+    struct AddNote {
+        body: String,
+    }
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
+    struct Count {
+        notes: i64,
+    }
+
+    crate::methods! {
+        enum Call for Notes {
+            /// Adds a note; answers how many there are, and tells the sockets.
+            AddNote(AddNote) -> Count => add_note,
+        }
+    }
+
+    impl Notes {
+        async fn add_note(&self, ctx: &AppCtx<'_>, p: AddNote) -> userdo::Result<Count> {
+            let sql = ctx.sql();
+            sql.execute("INSERT INTO notes (body) VALUES (?)", &[p.body.into()])?;
+            let notes = sql.query("SELECT COUNT(*) FROM notes", &[])?[0].int(0)?;
+            ctx.publish("noted", &Count { notes })?;
+            Ok(Count { notes })
+        }
+    }
+
+    impl UserApp for Notes {
+        type Call = Call;
+
+        fn new(vars: &Vars) -> Self {
+            Notes {
+                greeting: vars.get("GREETING").unwrap_or_default(),
+            }
+        }
+
+        fn migrations(&self) -> &'static [Migration] {
+            &[Migration {
+                version: 1,
+                name: "notes",
+                sql: "CREATE TABLE notes (body TEXT NOT NULL)",
+            }]
+        }
+
+        fn on_signup(&self, ctx: &AppCtx<'_>, _user: &userdo::api::User) -> userdo::Result<()> {
+            assert!(ctx.caller().is_none());
+            ctx.kv_put("greeting", &json!(self.greeting))
+        }
+    }
+
+    fn user() -> TestUser<Notes> {
+        TestUser::signed_up(Vars::from_pairs([("GREETING", "hello")])).unwrap()
+    }
+
+    #[test]
+    fn the_app_is_built_from_its_vars_and_its_signup_hook_ran() {
+        let user = user();
+        assert_eq!(user.app().greeting, "hello");
+        assert_eq!(user.ctx().kv_get("greeting").unwrap(), Some(json!("hello")));
+        assert!(user.ctx().caller().is_some());
+    }
+
+    #[test]
+    fn a_method_runs_typed_and_its_own_event_joins_the_feed() {
+        let user = user();
+        user.take_events();
+        let answer = block_on(user.call("addNote", json!({ "body": "hi" }))).unwrap();
+        assert_eq!(answer, json!({ "notes": 1 }));
+        let events = user.take_events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event, "app:noted");
+        assert_eq!(events[0].data, json!({ "notes": 1 }));
+        let typed = block_on(user.app().add_note(&user.ctx(), AddNote { body: "again".into() }));
+        assert_eq!(typed.unwrap(), Count { notes: 2 });
+    }
+
+    #[test]
+    fn application_sql_cannot_reach_the_framework_tables() {
+        let user = user();
+        let e = user
+            .ctx()
+            .sql()
+            .query("SELECT password_hash FROM _userdo_account", &[])
+            .unwrap_err();
+        assert_eq!(e.status(), 403);
+        assert!(user.ctx().publish("bad name!", &json!({})).is_err());
+    }
+
+    #[test]
+    fn the_clock_is_the_tests() {
+        let user = user();
+        let before = user.ctx().now_ms();
+        user.clock().advance(60_000);
+        assert_eq!(user.ctx().now_ms(), before + 60_000);
+    }
+}
