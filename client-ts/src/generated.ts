@@ -23,6 +23,9 @@ export type Call = {
 } | {
   method: "renameTodo";
   params: RenameTodo;
+} | {
+  method: "remindLater";
+  params: RemindLater;
 };
 
 /** `POST /api/password/change`. */
@@ -165,6 +168,14 @@ export interface RefreshRequest {
   refreshToken: string;
 }
 
+/** The parameters of `remindLater`. */
+export interface RemindLater {
+  /** When, in milliseconds from now (0 to 30 days). */
+  afterMs: number;
+  /** The title of the todo to add. */
+  title: string;
+}
+
 /** The parameters of `renameTodo`. */
 export interface RenameTodo {
   /** The todo's id. */
@@ -213,6 +224,14 @@ export interface RpcRequest {
 export interface RpcResult {
   /** What the method answered. */
   result: unknown;
+}
+
+/** What `remindLater` answers. */
+export interface Scheduled {
+  /** When it is due, in milliseconds since the Unix epoch. */
+  dueAt: number;
+  /** The task's id. */
+  id: string;
 }
 
 /** One entry of `GET /api/sessions`. */
@@ -408,6 +427,11 @@ export interface Methods {
   clearCompleted: { params: ClearCompleted; result: Cleared };
   /** Renames a todo (validated like any update); answers the row. */
   renameTodo: { params: RenameTodo; result: StoredFields & Todo };
+  /**
+   * Adds a todo later: after `afterMs`, even if every socket is closed and the object
+   *  slept; answers the scheduled task.
+   */
+  remindLater: { params: RemindLater; result: Scheduled };
 }
 
 /** The tables of the worker, by name: the row type as read. */

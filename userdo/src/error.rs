@@ -68,6 +68,10 @@ pub enum Error {
     /// The path exists but not with this method (405 `method_not_allowed`).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request conflicts with the state it would change; the message says how (409
+    /// `conflict`).
+    #[error("{0}")]
+    Conflict(String),
     /// Signup for an email that already has an account (409 `email_taken`).
     #[error("an account with this email already exists")]
     EmailTaken,
@@ -145,7 +149,7 @@ impl Error {
             Error::Forbidden(_) | Error::CsrfRejected => 403,
             Error::NotFound(_) => 404,
             Error::MethodNotAllowed => 405,
-            Error::EmailTaken => 409,
+            Error::EmailTaken | Error::Conflict(_) => 409,
             Error::PayloadTooLarge { .. } => 413,
             Error::UnsupportedMediaType => 415,
             Error::UpgradeRequired => 426,
@@ -169,6 +173,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::EmailTaken => "email_taken",
+            Error::Conflict(_) => "conflict",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::UnsupportedMediaType => "unsupported_media_type",
             Error::UpgradeRequired => "upgrade_required",

@@ -20,6 +20,7 @@ mod schema;
 pub mod settings;
 pub mod store;
 pub mod table;
+pub mod tasks;
 #[cfg(test)]
 mod tests;
 pub mod token;
@@ -59,6 +60,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             now,
         )?;
         migrate::migrate(&store, schema::DATA_NAMESPACE, schema::DATA_MIGRATIONS, now)?;
+        migrate::migrate(
+            &store,
+            schema::TASKS_NAMESPACE,
+            schema::TASKS_MIGRATIONS,
+            now,
+        )?;
         Ok(Self {
             store,
             platform,

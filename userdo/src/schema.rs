@@ -19,6 +19,12 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] = &[ACCOUNTS, MAIL_TOKENS, WS_
 /// The data schema, in order, in the namespace [`DATA_NAMESPACE`].
 pub(crate) const DATA_MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, TABLE_REGISTRY];
 
+/// The namespace of the scheduled-task schema.
+pub(crate) const TASKS_NAMESPACE: &str = "userdo.tasks";
+
+/// The scheduled-task schema, in order, in the namespace [`TASKS_NAMESPACE`].
+pub(crate) const TASKS_MIGRATIONS: &[Migration] = &[TASKS];
+
 /// The rate limiter's schema (migration namespace `"limits"`), kept in its own object.
 pub(crate) const LIMITS_MIGRATIONS: &[Migration] = &[RATE_COUNTERS];
 
@@ -32,6 +38,7 @@ pub(crate) const ERASED_TABLES: &[&str] = &[
     "_userdo_ws_tickets",
     "_userdo_kv",
     "_userdo_events",
+    "_userdo_tasks",
 ];
 
 /// What an erase does beside emptying [`ERASED_TABLES`]: the seq counter starts again.
@@ -118,13 +125,33 @@ const RATE_COUNTERS: Migration = Migration {
     sql: "CREATE TABLE _userdo_rate (bucket TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL)",
 };
 
+const TASKS: Migration = Migration {
+    version: 1,
+    name: "scheduled tasks",
+    sql: "
+CREATE TABLE _userdo_tasks (
+    id TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    due_ms INTEGER NOT NULL,
+    every_ms INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX _userdo_tasks_by_due ON _userdo_tasks (due_ms)",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn versions_run_one_two_three_in_each_namespace() {
-        for migrations in [ACCOUNT_MIGRATIONS, DATA_MIGRATIONS, LIMITS_MIGRATIONS] {
+        for migrations in [
+            ACCOUNT_MIGRATIONS,
+            DATA_MIGRATIONS,
+            TASKS_MIGRATIONS,
+            LIMITS_MIGRATIONS,
+        ] {
             let versions: Vec<i64> = migrations.iter().map(|m| m.version).collect();
             let expected: Vec<i64> = (1..=migrations.len() as i64).collect();
             assert_eq!(versions, expected);
@@ -139,6 +166,7 @@ mod tests {
                 ACCOUNT_MIGRATIONS
                     .iter()
                     .chain(DATA_MIGRATIONS)
+                    .chain(TASKS_MIGRATIONS)
                     .any(|m| m.sql.contains(&created)),
                 "{table}"
             );

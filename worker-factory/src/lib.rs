@@ -22,7 +22,7 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use app::{AppCtx, Methods, UserApp, UserCore, Vars};
+pub use app::{AppCtx, Methods, TaskOutcome, UserApp, UserCore, Vars};
 pub use limiter::LimiterObject;
 pub use object::UserDoObject;
 pub use router::{AuthUser, UserDoWorker};
@@ -37,6 +37,7 @@ pub mod prelude {
     pub use crate::{limiter_object, methods, user_object};
     pub use userdo::rpc::NoMethods;
     pub use userdo::table::{Access, Direction, Index, Op, Stored, TableRow, Tables};
+    pub use userdo::tasks::{NoTasks, When};
     pub use userdo::{Error, Principal, Result};
 }
 

@@ -15,7 +15,7 @@ use userdo::{
     ClientInfo, Error, Event, Platform, Principal, Result, Settings, Store, UserDo, migrate, rpc,
 };
 
-use crate::app::{AppCtx, Methods, UserApp, UserCore, Vars};
+use crate::app::{AppCtx, Methods, TaskOutcome, UserApp, UserCore, Vars, run_due_task};
 
 /// Where a [`TestUser`]'s clock starts: 2027-01-15, in milliseconds since the Unix epoch.
 pub const START_MS: i64 = 1_800_000_000_000;
@@ -96,6 +96,17 @@ impl<A: UserApp> TestUser<A> {
         call.run(&self.app, &self.ctx()).await
     }
 
+    /// Runs every task that is due by the clock, as the alarm would, and says what became of
+    /// each (move the clock first: `user.clock().advance(ms)`).
+    pub async fn run_due_tasks(&self) -> Result<Vec<TaskOutcome>> {
+        let mut outcomes = Vec::new();
+        for task in self.core.due_tasks(i64::MAX)? {
+            let ctx = AppCtx::new(&self.core, None, &self.vars);
+            outcomes.push(run_due_task(&self.app, &ctx, &self.core, task).await?);
+        }
+        Ok(outcomes)
+    }
+
     /// The events appended since the last take (what the user's sockets would receive).
     pub fn take_events(&self) -> Vec<Event> {
         self.core.take_events()
@@ -168,6 +179,7 @@ mod tests {
 
     impl UserApp for Notes {
         type Call = Call;
+        type Task = userdo::tasks::NoTasks;
 
         fn new(vars: &Vars) -> Self {
             Notes {
@@ -211,7 +223,12 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event, "app:noted");
         assert_eq!(events[0].data, json!({ "notes": 1 }));
-        let typed = block_on(user.app().add_note(&user.ctx(), AddNote { body: "again".into() }));
+        let typed = block_on(user.app().add_note(
+            &user.ctx(),
+            AddNote {
+                body: "again".into(),
+            },
+        ));
         assert_eq!(typed.unwrap(), Count { notes: 2 });
     }
 

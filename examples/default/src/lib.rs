@@ -62,6 +62,39 @@ pub struct RenameTodo {
     pub title: String,
 }
 
+/// The parameters of `remindLater`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RemindLater {
+    /// The title of the todo to add.
+    pub title: String,
+    /// When, in milliseconds from now (0 to 30 days).
+    pub after_ms: i64,
+}
+
+/// What `remindLater` answers.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Scheduled {
+    /// The task's id.
+    pub id: String,
+    /// When it is due, in milliseconds since the Unix epoch.
+    pub due_at: i64,
+}
+
+/// The default application's scheduled work, run in the user's object from its alarm.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "task", rename_all = "camelCase")]
+pub enum Task {
+    /// Adds a todo (scheduled by `remindLater`).
+    AddTodo {
+        /// Its title.
+        title: String,
+    },
+}
+
+const MAX_REMIND_MS: i64 = 30 * 24 * 3600 * 1000;
+
 methods! {
     /// The default application's remote methods (`POST /api/rpc`, or a WebSocket frame). The
     /// browser client's `rpc.clearCompleted()` and `rpc.renameTodo({id, title})` are generated
@@ -71,6 +104,9 @@ methods! {
         ClearCompleted(ClearCompleted) -> Cleared => clear_completed,
         /// Renames a todo (validated like any update); answers the row.
         RenameTodo(RenameTodo) -> Stored<Todo> => rename_todo,
+        /// Adds a todo later: after `afterMs`, even if every socket is closed and the object
+        /// slept; answers the scheduled task.
+        RemindLater(RemindLater) -> Scheduled => remind_later,
     }
 }
 
@@ -99,10 +135,35 @@ impl DefaultApp {
         ctx.table::<Todo>()?
             .update(&p.id, json!({ "title": p.title }))
     }
+
+    async fn remind_later(&self, ctx: &AppCtx<'_>, p: RemindLater) -> Result<Scheduled> {
+        // Checked now, so the task cannot fail later for its input; every bad field at once.
+        let todo = Todo {
+            title: p.title,
+            done: false,
+        };
+        let mut errors = match todo.validate().map_err(Error::from) {
+            Err(Error::Validation(fields)) => fields,
+            _ => Default::default(),
+        };
+        if !(0..=MAX_REMIND_MS).contains(&p.after_ms) {
+            errors.insert("afterMs".into(), vec!["must be 0 to 30 days in ms".into()]);
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let task = Task::AddTodo { title: todo.title };
+        let id = ctx.schedule(When::After(p.after_ms), &task)?;
+        Ok(Scheduled {
+            id,
+            due_at: ctx.now_ms() + p.after_ms,
+        })
+    }
 }
 
 impl UserApp for DefaultApp {
     type Call = Call;
+    type Task = Task;
 
     fn new(_vars: &Vars) -> Self {
         DefaultApp
@@ -112,6 +173,15 @@ impl UserApp for DefaultApp {
         Tables::new()
             .table::<Todo>(Access::ReadWrite)
             .table::<Visit>(Access::ReadOnly)
+    }
+
+    async fn run_task(&self, ctx: &AppCtx<'_>, task: Task) -> Result<()> {
+        match task {
+            Task::AddTodo { title } => {
+                let todo = Todo { title, done: false };
+                ctx.table::<Todo>()?.create(&todo).map(drop)
+            }
+        }
     }
 
     async fn fetch(&self, ctx: &AppCtx<'_>, req: Request) -> Result<Response> {

@@ -90,3 +90,49 @@ fn clear_completed_deletes_only_the_done_todos() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].row.title, "b");
 }
+
+#[test]
+fn remind_later_adds_the_todo_when_due_and_not_before() {
+    let user = user();
+    let scheduled = block_on(user.app().remind_later(
+        &user.ctx(),
+        RemindLater {
+            title: "water the plants".into(),
+            after_ms: 60_000,
+        },
+    ))
+    .unwrap();
+    assert_eq!(scheduled.due_at, user.ctx().now_ms() + 60_000);
+    let todos = user.ctx().table::<Todo>().unwrap();
+    assert!(
+        block_on(user.run_due_tasks()).unwrap().is_empty(),
+        "not due yet"
+    );
+    assert_eq!(todos.query().count().unwrap(), 0);
+    user.clock().advance(60_000);
+    let outcomes = block_on(user.run_due_tasks()).unwrap();
+    assert!(
+        matches!(outcomes[..], [worker_factory::TaskOutcome::Done]),
+        "{outcomes:?}"
+    );
+    let added = todos.query().get().unwrap();
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0].row.title, "water the plants");
+    assert!(
+        block_on(user.run_due_tasks()).unwrap().is_empty(),
+        "it ran once"
+    );
+}
+
+#[test]
+fn remind_later_refuses_a_bad_title_and_delay_at_once() {
+    let user = user();
+    let e = block_on(user.call("remindLater", json!({ "title": "", "afterMs": -1 }))).unwrap_err();
+    let body = e.to_body();
+    assert!(body["error"]["details"]["title"].is_array(), "{body}");
+    assert!(body["error"]["details"]["afterMs"].is_array(), "{body}");
+    assert!(
+        user.dangerous_core().next_task_due().unwrap().is_none(),
+        "nothing scheduled"
+    );
+}

@@ -7,3 +7,4 @@ mod kv;
 mod realtime;
 pub(crate) mod support;
 mod table;
+mod tasks;

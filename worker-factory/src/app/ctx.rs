@@ -5,6 +5,7 @@
 use serde::Serialize;
 use userdo::store::{Row, Value};
 use userdo::table::{Table, TableRow};
+use userdo::tasks::When;
 use userdo::{Core, Error, Event, Platform, Principal, Result, Store};
 
 use super::Vars;
@@ -72,6 +73,18 @@ impl<'a> AppCtx<'a> {
     pub fn publish<T: Serialize>(&self, name: &str, data: &T) -> Result<Event> {
         let data = serde_json::to_value(data).map_err(|e| Error::internal_from("event data", e))?;
         self.core.publish_app_event(name, data)
+    }
+
+    /// Schedules `task` (the application's [`UserApp::Task`](crate::UserApp::Task)) to run in
+    /// this object: at a time, after a delay, or every interval. Returns its id, for
+    /// [`cancel_task`](Self::cancel_task). It survives eviction and restarts.
+    pub fn schedule<T: Serialize>(&self, when: When, task: &T) -> Result<String> {
+        self.core.schedule(when, task)
+    }
+
+    /// Cancels a scheduled task; whether there was one.
+    pub fn cancel_task(&self, id: &str) -> Result<bool> {
+        self.core.cancel_task(id)
     }
 
     /// SQL on the application's own tables (those of [`UserApp::migrations`](crate::UserApp::migrations)):

@@ -4,10 +4,13 @@
 
 mod ctx;
 mod methods;
+mod tasks;
 mod vars;
 
 pub use ctx::{AppCtx, AppSql, AppTable};
 pub use methods::{MethodSchema, Methods, camel_case, to_result};
+pub use tasks::TaskOutcome;
+pub(crate) use tasks::run_due_task;
 pub use vars::Vars;
 
 use userdo::api::User;
@@ -50,6 +53,11 @@ pub trait UserApp: Sized + 'static {
     /// this type. [`NoMethods`](userdo::rpc::NoMethods) for none.
     type Call: Methods<Self>;
 
+    /// The application's scheduled work ([`AppCtx::schedule`]): any serde type, often an enum;
+    /// [`NoTasks`](userdo::tasks::NoTasks) for none. Each due task is given to
+    /// [`run_task`](Self::run_task) in the user's object, from the Durable Object alarm.
+    type Task: serde::Serialize + serde::de::DeserializeOwned;
+
     /// Builds the application in each user's object, from the worker's variables.
     fn new(vars: &Vars) -> Self;
 
@@ -77,6 +85,13 @@ pub trait UserApp: Sized + 'static {
     /// panics) no account exists and the client gets that error. It is not `async`: nothing may
     /// wait inside a transaction. `ctx.caller()` is `None` here.
     fn on_signup(&self, _ctx: &AppCtx<'_>, _user: &User) -> Result<()> {
+        Ok(())
+    }
+
+    /// Runs one due task (`ctx.caller()` is `None`). An error retries it later with backoff
+    /// (see [`userdo::tasks`]); a task may run more than once for one due time, if the object
+    /// is cut off mid-run, so it should be safe to repeat.
+    async fn run_task(&self, _ctx: &AppCtx<'_>, _task: Self::Task) -> Result<()> {
         Ok(())
     }
 
@@ -168,6 +183,10 @@ macro_rules! user_object {
                     self.inner
                         .websocket_close(ws, code, reason, was_clean)
                         .await
+                }
+
+                async fn alarm(&self) -> ::worker::Result<::worker::Response> {
+                    self.inner.alarm().await
                 }
 
                 async fn websocket_error(

@@ -79,6 +79,9 @@ impl<A: UserApp> UserDoObject<A> {
         core.authorize_deletion(who, password)?;
         core.erase()?;
         self.state.storage().delete_all().await?;
+        // Scheduled work goes with the account (deleteAll leaves the alarm).
+        self.state.storage().delete_alarm().await?;
+        self.alarm_at.set(None);
         *self.core.borrow_mut() = None;
         respond(200, &OK)
     }

@@ -6,15 +6,16 @@ mod account;
 mod data;
 mod dispatch;
 mod sockets;
+mod tasks;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use userdo::{Platform, Principal, Store, UserDo, migrate};
 use worker::{Env, Request, Response, State};
 
 use crate::app::{AppCtx, UserApp, UserCore, Vars};
-use crate::hop::{HOP_HEADER, Hop};
+use crate::hop::{Call, HOP_HEADER, Hop};
 use crate::http::{error_response, read_body};
 use crate::routes::{AUTH_BODY_LIMIT, DATA_BODY_LIMIT, Sessions};
 use crate::settings::settings_from_env;
@@ -33,6 +34,8 @@ pub struct UserDoObject<A: UserApp> {
     instance: String,
     /// Opened on first use; dropped when the account is deleted, so the next use starts afresh.
     core: RefCell<Option<Rc<UserCore>>>,
+    /// The due time the alarm was last set to by this instance (`None`: not known).
+    alarm_at: Cell<Option<i64>>,
 }
 
 impl<A: UserApp> std::fmt::Debug for UserDoObject<A> {
@@ -62,6 +65,7 @@ impl<A: UserApp> UserDoObject<A> {
             vars,
             app,
             core: RefCell::new(None),
+            alarm_at: Cell::new(None),
         }
     }
 
@@ -99,7 +103,16 @@ impl<A: UserApp> UserDoObject<A> {
                     .call
                     .endpoint()
                     .is_some_and(|e| e.route().sessions == Sessions::MayEnd);
-                (self.dispatch(hop).await, may_end)
+                // Only application code schedules tasks.
+                let may_schedule = matches!(
+                    hop.call,
+                    Call::Rpc { .. } | Call::App { .. } | Call::Signup { .. }
+                );
+                let result = self.dispatch(hop).await;
+                if may_schedule {
+                    self.sync_alarm().await;
+                }
+                (result, may_end)
             }
             Err(e) => (Err(e), false),
         };

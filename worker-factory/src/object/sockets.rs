@@ -49,6 +49,7 @@ impl<A: UserApp> UserDoObject<A> {
         };
         let _ = ws.send_with_str(reply);
         self.after_request(false);
+        self.sync_alarm().await;
         Ok(())
     }
 
