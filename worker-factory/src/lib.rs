@@ -25,7 +25,7 @@ pub mod testing;
 pub use app::{AppCtx, Methods, TaskOutcome, UserApp, UserCore, Vars};
 pub use limiter::LimiterObject;
 pub use object::UserDoObject;
-pub use router::{AuthUser, UserDoWorker};
+pub use router::{AuthUser, PathParams, UserDoWorker};
 pub use settings::{env_value, settings_from_env};
 pub use store::{DoStore, WorkerPlatform};
 
@@ -33,7 +33,7 @@ pub use store::{DoStore, WorkerPlatform};
 pub mod prelude {
     pub use crate::app::{AppCtx, UserApp, Vars};
     pub use crate::http::respond;
-    pub use crate::router::{AuthUser, UserDoWorker};
+    pub use crate::router::{AuthUser, PathParams, UserDoWorker};
     pub use crate::{limiter_object, methods, user_object};
     pub use userdo::rpc::NoMethods;
     pub use userdo::table::{Access, Direction, Index, Op, Stored, TableRow, Tables};

@@ -208,6 +208,27 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         .route(Method::Get, "/api/hello", |_req, auth| async move {
             respond(200, &json!({ "hello": auth.user.email }))
         })
+        // A worker route with a path parameter, for a live session.
+        .route(
+            Method::Get,
+            "/api/hello/{greeting}",
+            |_req, auth| async move {
+                let greeting = auth.params.get("greeting").unwrap_or_default();
+                respond(
+                    200,
+                    &json!({ greeting: auth.user.email, "session": auth.claims().sid }),
+                )
+            },
+        )
+        // A public route: no session is asked for.
+        .public_route(
+            Method::Get,
+            "/api/greet/{name}",
+            |_req, params| async move {
+                let name = params.get("name").unwrap_or_default();
+                respond(200, &json!({ "greeting": format!("hello, {name}") }))
+            },
+        )
         // A route answered inside the user's object by `DefaultApp::fetch` (one trip there).
         .object_route(Method::Post, "/api/visits")
         .fetch(req, env)

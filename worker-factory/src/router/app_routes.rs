@@ -1,6 +1,7 @@
 //! The application's own routes: handlers in the worker that get the confirmed caller
-//! ([`AuthUser`]), and object routes forwarded to [`UserApp::fetch`](crate::UserApp::fetch).
-//! Either costs one trip to the user's object.
+//! ([`AuthUser`]), object routes forwarded to [`UserApp::fetch`](crate::UserApp::fetch) (either
+//! costs one trip to the user's object), and public routes that no session authenticates. Each
+//! gets its path parameters ([`PathParams`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +10,7 @@ use std::rc::Rc;
 use serde_json::Value as Json;
 use userdo::api::User;
 use userdo::token::AccessClaims;
-use userdo::{Result, Settings};
+use userdo::{Error, Result, Settings};
 use worker::{Env, Method, Request, Response, Stub};
 
 use super::credentials::{Origins, header, verified_caller};
@@ -22,12 +23,47 @@ use crate::routes::DATA_BODY_LIMIT;
 
 pub(super) type BoxFuture = Pin<Box<dyn Future<Output = Result<Response>>>>;
 pub(super) type Handler = Rc<dyn Fn(Request, AuthUser) -> BoxFuture>;
+pub(super) type PublicHandler = Rc<dyn Fn(Request, PathParams) -> BoxFuture>;
+
+/// The `{name}` segments of a route's path, decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathParams(Vec<(String, String)>);
+
+impl PathParams {
+    /// The parameters of `pattern` in `path` (which must fit it), percent-decoded strictly: a
+    /// bad escape is 400 on that parameter.
+    pub(super) fn of(pattern: &str, path: &str) -> Result<Self> {
+        let names = pattern
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
+        let values = crate::routes::captures(pattern, path).unwrap_or_default();
+        names
+            .zip(values)
+            .map(|(name, raw)| {
+                parse::percent_decode(raw, false)
+                    .map(|value| (name.to_owned(), value))
+                    .ok_or_else(|| Error::field(name, "is not valid percent-encoded UTF-8"))
+            })
+            .collect::<Result<_>>()
+            .map(Self)
+    }
+
+    /// The value of `{name}`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
 
 /// What an application route does.
 #[derive(Clone)]
 pub(super) enum AppAction {
     /// A handler in the worker, given the confirmed caller.
     Worker(Handler),
+    /// A handler in the worker for anyone: no session is asked for.
+    Public(PublicHandler),
     /// Forwarded to the user's object, where [`UserApp::fetch`](crate::UserApp::fetch) answers.
     Object,
 }
@@ -45,6 +81,8 @@ pub struct AuthUser {
     pub user: User,
     /// The session the request belongs to.
     pub session_id: String,
+    /// The route's path parameters.
+    pub params: PathParams,
     claims: AccessClaims,
     stub: Stub,
 }
@@ -58,6 +96,11 @@ impl std::fmt::Debug for AuthUser {
 }
 
 impl AuthUser {
+    /// The verified claims of the caller's access token (its session was confirmed live).
+    pub fn claims(&self) -> &AccessClaims {
+        &self.claims
+    }
+
     /// Sends a request to this user's object, where [`UserApp::fetch`](crate::UserApp::fetch)
     /// answers it (with the session checked again there). `path` starts with `/`. A route that
     /// only forwards is cheaper as [`UserDoWorker::object_route`] (one trip instead of two).
@@ -88,11 +131,15 @@ impl UserDoWorker {
     pub(super) async fn app_route(
         &self,
         action: AppAction,
+        params: PathParams,
         mut req: Request,
         env: &Env,
         origins: &Origins<'_>,
         settings: &Settings,
     ) -> Result<Response> {
+        if let AppAction::Public(handler) = action {
+            return handler(req, params).await;
+        }
         let claims = verified_caller(&req, origins, settings, false)?;
         let namespace = env.durable_object(&self.binding)?;
         let stub = forward::stub(&namespace, &Target::User(claims.sub.clone()))?;
@@ -138,12 +185,21 @@ impl UserDoWorker {
                     AuthUser {
                         user,
                         session_id,
+                        params,
                         claims,
                         stub,
                     },
                 )
                 .await
             }
+            AppAction::Public(_) => unreachable_public(),
         }
     }
+}
+
+/// Public routes are answered before any credential is read (above).
+fn unreachable_public() -> Result<Response> {
+    Err(Error::internal(
+        "a public route reached the authenticated path",
+    ))
 }

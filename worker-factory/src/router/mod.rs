@@ -23,8 +23,8 @@ use credentials::{Origins, allowed_origins, header, preflight, verified_caller, 
 use limits::Limits;
 use parse::Parts;
 
-pub use app_routes::AuthUser;
-use app_routes::{AppAction, AppRoute, Handler};
+use app_routes::{AppAction, AppRoute, Handler, PublicHandler};
+pub use app_routes::{AuthUser, PathParams};
 
 /// The worker half of userdo: every endpoint of the API for the Durable Object binding the
 /// project chose, plus the application's own authenticated routes.
@@ -100,6 +100,23 @@ impl UserDoWorker {
         self
     }
 
+    /// Adds a public application route, answered in the worker for anyone (no session is asked
+    /// for, and nothing reaches a user's object unless the handler sends it). The handler gets
+    /// the path parameters.
+    pub fn public_route<F, Fut>(mut self, method: Method, path: &str, handler: F) -> Self
+    where
+        F: Fn(Request, PathParams) -> Fut + 'static,
+        Fut: Future<Output = Result<Response>> + 'static,
+    {
+        let handler: PublicHandler = Rc::new(move |req, params| Box::pin(handler(req, params)));
+        self.routes.push(AppRoute {
+            method,
+            pattern: path.to_owned(),
+            action: AppAction::Public(handler),
+        });
+        self
+    }
+
     /// Adds an application route answered in the user's object by
     /// [`UserApp::fetch`](crate::UserApp::fetch), which sees the path as the client sent it. The
     /// session is checked there, in the same trip. A body must be JSON (at most 1 MiB).
@@ -143,8 +160,11 @@ impl UserDoWorker {
         let url = origins.url;
         let (endpoint, params) = match self.lookup(&req.method(), url.path())? {
             Matched::Builtin(endpoint, params) => (endpoint, params),
-            Matched::App(action) => {
-                return self.app_route(action, req, env, origins, &settings).await;
+            Matched::App(action, pattern) => {
+                let params = PathParams::of(&pattern, url.path())?;
+                return self
+                    .app_route(action, params, req, env, origins, &settings)
+                    .await;
             }
         };
         let route = endpoint.route();
@@ -244,7 +264,7 @@ impl UserDoWorker {
         for route in &self.routes {
             if routes::matches(&route.pattern, path) {
                 if route.method == *method {
-                    return Ok(Matched::App(route.action.clone()));
+                    return Ok(Matched::App(route.action.clone(), route.pattern.clone()));
                 }
                 other_method = true;
             }
@@ -259,7 +279,8 @@ impl UserDoWorker {
 
 enum Matched<'p> {
     Builtin(Endpoint, Vec<&'p str>),
-    App(AppAction),
+    /// An application route, with its pattern.
+    App(AppAction, String),
 }
 
 /// The contract's name of a method (`None` for `HEAD` and the like).

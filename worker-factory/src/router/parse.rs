@@ -311,7 +311,7 @@ pub(super) fn query_param(query: &str, name: &str) -> Result<Option<String>> {
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in a query string). `None`
 /// for a `%` not followed by two hex digits, or a result that is not UTF-8.
-fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
+pub(super) fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
     fn hex(b: u8) -> Option<u8> {
         char::from(b)
             .to_digit(16)
