@@ -29,6 +29,9 @@ describe('scheduled tasks', () => {
     assert.ok(res.json.result.dueAt >= before + 1000, JSON.stringify(res.json));
     const event = await todoCreated(s, 'stretch');
     assert.ok(event.ts >= res.json.result.dueAt, `ran at ${event.ts}, due at ${res.json.result.dueAt}`);
+    // The application's own event follows the row's, delivered like it.
+    const reminder = await s.next();
+    assert.deepEqual([reminder.seq, reminder.event, reminder.data], [event.seq + 1, 'app:reminder', { todoId: event.data.row.id }]);
     const rows = expectStatus(await call('GET', '/api/tables/todos', { token: u.token }), 200).json.rows;
     assert.deepEqual(rows.map((r) => r.title), ['stretch'], 'it ran once');
     await s.close();

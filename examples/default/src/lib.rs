@@ -93,6 +93,14 @@ pub enum Task {
     },
 }
 
+/// The data of the `app:reminder` event: a reminder added this todo.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reminder {
+    /// The todo it added.
+    pub todo_id: String,
+}
+
 const MAX_REMIND_MS: i64 = 30 * 24 * 3600 * 1000;
 
 methods! {
@@ -179,7 +187,10 @@ impl UserApp for DefaultApp {
         match task {
             Task::AddTodo { title } => {
                 let todo = Todo { title, done: false };
-                ctx.table::<Todo>()?.create(&todo).map(drop)
+                let added = ctx.table::<Todo>()?.create(&todo)?;
+                // The application's own event, after the row's: the page can say why it appeared.
+                ctx.publish("reminder", &Reminder { todo_id: added.id })?;
+                Ok(())
             }
         }
     }

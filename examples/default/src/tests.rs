@@ -118,6 +118,17 @@ fn remind_later_adds_the_todo_when_due_and_not_before() {
     let added = todos.query().get().unwrap();
     assert_eq!(added.len(), 1);
     assert_eq!(added[0].row.title, "water the plants");
+    let events: Vec<_> = user
+        .take_events()
+        .into_iter()
+        .map(|e| (e.event, e.data))
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].0, "table:todos");
+    assert_eq!(
+        events[1],
+        ("app:reminder".to_owned(), json!({ "todoId": added[0].id }))
+    );
     assert!(
         block_on(user.run_due_tasks()).unwrap().is_empty(),
         "it ran once"
