@@ -40,6 +40,7 @@ host-test:
 # One optimised build (wasm-opt, as deployed) serves both the size check and the end-to-end tests.
 build:
 	USERDO_WASM_OPT=1 bash scripts/build-worker.sh
+	bash scripts/build-worker.sh examples/multi-tenant
 
 deploy-check:
 	CI=true bash scripts/deploy-check.sh
@@ -68,4 +69,4 @@ bench: install
 # Build outputs only: the dev data in $(PERSIST_DIR) and .dev.vars stay.
 clean:
 	cargo clean
-	rm -rf examples/default/build dist e2e/artifacts
+	rm -rf examples/default/build examples/multi-tenant/build dist e2e/artifacts

@@ -94,7 +94,7 @@ export function configCopy(configPath, work) {
  * data directory unless `persistDir` names one; its output goes to e2e/artifacts/<name>.log.
  * Returns { url, stop, logPath, persistDir } once it answers HTTP.
  */
-export async function startWorker({ name = 'wrangler', vars, persistDir }) {
+export async function startWorker({ name = 'wrangler', vars, persistDir, config: configPath = join(root, 'wrangler.toml') }) {
   const port = await freePort();
   const inspector = await freePort();
   const work = mkdtempSync(join(tmpdir(), 'userdo-e2e-'));
@@ -103,7 +103,7 @@ export async function startWorker({ name = 'wrangler', vars, persistDir }) {
   const dir = persistDir ?? join(work, 'state');
   const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
-  const config = configCopy(join(root, 'wrangler.toml'), work);
+  const config = configCopy(configPath, work);
   // Its own process group (detached): wrangler runs workerd as children, which a signal to
   // wrangler alone does not reach.
   const child = spawn(
@@ -161,9 +161,11 @@ export const testVars = () => ({
 });
 
 async function main() {
-  if (process.env.USERDO_SKIP_BUILD !== '1' || !existsSync(join(root, 'examples/default/build/index.js'))) {
-    const build = spawnSync('bash', [join(root, 'scripts/build-worker.sh')], { cwd: root, stdio: 'inherit', env: toolEnv() });
-    if (build.status !== 0) process.exit(build.status ?? 1);
+  for (const crate of ['examples/default', 'examples/multi-tenant']) {
+    if (process.env.USERDO_SKIP_BUILD !== '1' || !existsSync(join(root, crate, 'build/index.js'))) {
+      const build = spawnSync('bash', [join(root, 'scripts/build-worker.sh'), crate], { cwd: root, stdio: 'inherit', env: toolEnv() });
+      if (build.status !== 0) process.exit(build.status ?? 1);
+    }
   }
   process.env.USERDO_SKIP_BUILD = '1';
 

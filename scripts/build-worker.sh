@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Builds the default worker with worker-build, pointing it at local tools so it downloads nothing.
+# Builds a worker crate (the default worker unless named) with worker-build, pointing it at local
+# tools so it downloads nothing.
+#   scripts/build-worker.sh [crate dir]   e.g. examples/multi-tenant; default examples/default
 #   USERDO_WASM_OPT=1   optimise with wasm-opt (release and size measurements; about 20 s more)
 #   USERDO_SKIP_BUILD=1 do nothing if a build exists (make test builds once, then runs wrangler)
-# First the web example, the worker's static assets (esbuild, a few milliseconds; always).
+# The default worker first builds the web example, its static assets (esbuild, a few ms).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bash "$root/examples/web/build.sh"
-cd "$root/examples/default"
+crate="${1:-examples/default}"
+if [ "$crate" = examples/default ]; then
+  bash "$root/examples/web/build.sh"
+fi
+cd "$root/$crate"
 if [ "${USERDO_SKIP_BUILD:-}" = 1 ] && [ -f build/index.js ]; then
   exit 0
 fi
