@@ -23,6 +23,9 @@ pub struct Limits {
     pub signup_per_ip: Limit,
     /// Password-reset requests per client IP (`RATE_LIMIT_RESET_PER_IP`, default 10 per hour).
     pub reset_per_ip: Limit,
+    /// Mail (reset and verification requests together) per account and email address
+    /// (`RATE_LIMIT_MAIL`, default 5 per hour), counted the same for an email with no account.
+    pub mail_per_account: Limit,
 }
 
 /// Keys, hashing cost, token lifetimes and rate limits.
@@ -102,6 +105,13 @@ impl Settings {
                     window_secs: 3600,
                 },
             )?,
+            mail_per_account: limit(
+                "RATE_LIMIT_MAIL",
+                Limit {
+                    max: 5,
+                    window_secs: 3600,
+                },
+            )?,
         };
         Ok(Self {
             limits,
@@ -146,6 +156,13 @@ mod tests {
             Limit {
                 max: 10,
                 window_secs: 900
+            }
+        );
+        assert_eq!(
+            s.limits.mail_per_account,
+            Limit {
+                max: 5,
+                window_secs: 3600
             }
         );
     }
