@@ -67,8 +67,12 @@ impl<A: UserApp> UserDoObject<A> {
                 let instance = self.instance.clone();
                 respond(200, &DevObject { instance })
             }
-            Call::Logout => {
-                core.logout(&session()?)?;
+            Call::Logout { refresh } => {
+                match (session(), refresh) {
+                    (Ok(principal), _) => core.logout(&principal)?,
+                    (Err(_), Some(refresh)) => core.logout_with_refresh(&refresh)?,
+                    (Err(e), None) => return Err(e),
+                }
                 respond(200, &OK)
             }
             Call::Me => self.me(core, &session()?),

@@ -98,7 +98,17 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             (call, None) => call,
         },
         // The rest belong to the caller's session.
-        Endpoint::Logout => Call::Logout,
+        Endpoint::Logout => match caller {
+            Some(_) => Call::Logout { refresh: None },
+            // No valid access token: the refresh cookie (checked for CSRF) names the session.
+            None => {
+                let token = cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
+                origins.check(req)?;
+                return opaque(OpaqueKind::Refresh, token, |token| Call::Logout {
+                    refresh: Some(token),
+                });
+            }
+        },
         Endpoint::Me => Call::Me,
         Endpoint::Sessions => Call::Sessions,
         Endpoint::RevokeOthers => Call::RevokeOthers,
