@@ -9,6 +9,8 @@ use crate::token::TokenKeys;
 pub const DEFAULT_ACCESS_TTL_SECS: i64 = 15 * 60;
 /// Refresh-token (and session) lifetime by default: 30 days.
 pub const DEFAULT_REFRESH_TTL_SECS: i64 = 30 * 24 * 60 * 60;
+/// The change feed's bound in bytes by default: 16 MiB.
+pub const DEFAULT_EVENT_LOG_MAX_BYTES: i64 = 16 * 1024 * 1024;
 /// The `iss` and `aud` of access tokens.
 pub const TOKEN_ISSUER: &str = "userdo";
 
@@ -41,6 +43,9 @@ pub struct Settings {
     pub refresh_ttl_secs: i64,
     /// Rate limits.
     pub limits: Limits,
+    /// The most bytes of event data the change feed keeps (`EVENT_LOG_MAX_BYTES`, default
+    /// 16 MiB); older events go first, even within the count and age the log otherwise keeps.
+    pub event_log_max_bytes: i64,
 }
 
 impl Settings {
@@ -115,6 +120,12 @@ impl Settings {
         };
         Ok(Self {
             limits,
+            event_log_max_bytes: number(
+                "EVENT_LOG_MAX_BYTES",
+                DEFAULT_EVENT_LOG_MAX_BYTES,
+                1024,
+                1 << 30,
+            )?,
             keys,
             hasher: PasswordHasher::new(iterations as u32)?,
             access_ttl_secs: number("ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TTL_SECS, 30, 24 * 3600)?,
@@ -151,6 +162,7 @@ mod tests {
         assert_eq!(s.hasher.iterations(), 600_000);
         assert_eq!(s.access_ttl_secs, 900);
         assert_eq!(s.refresh_ttl_secs, 2_592_000);
+        assert_eq!(s.event_log_max_bytes, 16 * 1024 * 1024);
         assert_eq!(
             s.limits.login_failures,
             Limit {

@@ -88,8 +88,11 @@ pub(crate) enum Call {
         method: String,
         params: Json,
     },
+    /// A page of keys: those after `after`, at most `limit` (1 to 1000).
     KvList {
         prefix: Option<String>,
+        after: Option<String>,
+        limit: usize,
     },
     KvGet {
         key: String,

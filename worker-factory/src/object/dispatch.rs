@@ -92,7 +92,17 @@ impl<A: UserApp> UserDoObject<A> {
             }
             Call::WsTicket => self.ws_ticket(core, &session()?),
             Call::Rpc { method, params } => self.rpc(core, &session()?, &method, params).await,
-            Call::KvList { prefix } => self.kv_list(core, &session()?, prefix.as_deref()),
+            Call::KvList {
+                prefix,
+                after,
+                limit,
+            } => self.kv_list(
+                core,
+                &session()?,
+                prefix.as_deref(),
+                after.as_deref(),
+                limit,
+            ),
             Call::KvGet { key } => self.kv_get(core, &session()?, &key),
             Call::KvPut { key, value } => self.kv_put(core, &session()?, key, value),
             Call::KvDelete { key } => self.kv_delete(core, &session()?, &key),

@@ -138,6 +138,8 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         }
         Endpoint::KvList => Call::KvList {
             prefix: query_param(query, "prefix")?,
+            after: query_param(query, "after")?,
+            limit: page_limit(query)?,
         },
         Endpoint::KvGet => Call::KvGet {
             key: path_key(&param(0))?,
@@ -256,6 +258,23 @@ fn opaque(
         .ok_or(Error::InvalidToken)?
         .to_owned();
     Ok((call(token), Target::User(user)))
+}
+
+/// `?limit=N` of `GET /api/kv`: 1 to 1000, 1000 when absent; anything else `invalid_query`.
+fn page_limit(query: &str) -> Result<usize> {
+    match query_param(query, "limit")? {
+        None => Ok(kv::MAX_KEYS_PER_PAGE),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=kv::MAX_KEYS_PER_PAGE).contains(n))
+            .ok_or_else(|| {
+                Error::InvalidQuery(format!(
+                    "limit must be a whole number from 1 to {}",
+                    kv::MAX_KEYS_PER_PAGE
+                ))
+            }),
+    }
 }
 
 /// Any JSON value: 400 `invalid_json` when the body does not parse.
