@@ -168,3 +168,41 @@ fn the_log_keeps_at_most_event_log_max_bytes_and_replay_beyond_it_resyncs() {
     o.erase().unwrap();
     assert_eq!(total(&o), (0, 0, 0));
 }
+
+#[test]
+fn an_object_made_before_event_sizes_gets_its_sizes_and_total_at_the_next_open() {
+    use std::cell::Cell;
+
+    use crate::UserDo;
+    use crate::migrate::migrate;
+    use crate::schema::{DATA_MIGRATIONS, DATA_NAMESPACE};
+    use crate::store::sqlite::SqliteStore;
+    use crate::tests::support::{TestClock, settings};
+
+    let store = SqliteStore::in_memory().unwrap();
+    // The data schema as it was before migration 3.
+    migrate(&store, DATA_NAMESPACE, &DATA_MIGRATIONS[..2], 0).unwrap();
+    store
+        .execute(
+            "INSERT INTO _userdo_events (seq, event, data, ts) VALUES (1, 'kv:a', ?, 0), (2, 'kv:b', ?, 0)",
+            &["{\"v\":\"é\"}".into(), "{}".into()],
+        )
+        .unwrap();
+    store
+        .execute("UPDATE _userdo_seq SET seq = 2", &[])
+        .unwrap();
+    let o = UserDo::open(store, TestClock(Cell::new(0)), settings(), "u".into()).unwrap();
+    let sizes = o
+        .store()
+        .query("SELECT size FROM _userdo_events ORDER BY seq", &[])
+        .unwrap();
+    // Bytes, not characters: nine characters, "é" being two bytes.
+    assert_eq!(sizes[0].int(0).unwrap(), 10);
+    assert_eq!(sizes[1].int(0).unwrap(), 2);
+    let total = o
+        .store()
+        .query("SELECT bytes FROM _userdo_seq", &[])
+        .unwrap();
+    assert_eq!(total[0].int(0).unwrap(), 12);
+    assert_eq!(o.kv_put("c", &json!(1)).unwrap().seq, 3);
+}
