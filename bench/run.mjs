@@ -314,6 +314,7 @@ async function main() {
     RATE_LIMIT_LOGIN_PER_IP: '1000000/60',
     RATE_LIMIT_RESET_PER_IP: '1000000/60',
     RATE_LIMIT_LOGIN_FAILURES: '1000000/60',
+    RATE_LIMIT_MAIL: '1000000/60',
   };
   log('starting the floor and the default worker under wrangler dev');
   const floor = await startWrangler({ name: 'floor', configPath: join(root, 'bench', 'floor', 'wrangler.toml') });

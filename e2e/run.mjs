@@ -158,6 +158,7 @@ export const testVars = () => ({
   RATE_LIMIT_LOGIN_PER_IP: '100000/60',
   RATE_LIMIT_RESET_PER_IP: '100000/60',
   RATE_LIMIT_LOGIN_FAILURES: '1000/60',
+  RATE_LIMIT_MAIL: '100000/60',
 });
 
 async function main() {

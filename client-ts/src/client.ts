@@ -431,8 +431,18 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   /** `GET /api/kv?prefix=`: every key (with the prefix), in UTF-8 byte order. */
   async keys(prefix?: string): Promise<string[]> {
-    const query = prefix === undefined ? '' : `prefix=${encodeURIComponent(prefix)}`;
-    return (await this.endpoint('kvList', { query })).keys;
+    // The server answers pages of at most 1000 keys; follow `next` to the last.
+    const keys: string[] = [];
+    let after: string | undefined;
+    do {
+      const parts = [];
+      if (prefix !== undefined) parts.push(`prefix=${encodeURIComponent(prefix)}`);
+      if (after !== undefined) parts.push(`after=${encodeURIComponent(after)}`);
+      const page = await this.endpoint('kvList', { query: parts.join('&') });
+      keys.push(...page.keys);
+      after = page.next ?? undefined;
+    } while (after !== undefined);
+    return keys;
   }
 
   /**

@@ -111,8 +111,10 @@ export interface Event {
 
 /** `{keys}`. */
 export interface KeyList {
-  /** The keys, in UTF-8 byte order. */
+  /** The keys, in UTF-8 byte order: at most `?limit` (default and at most 1000). */
   keys: string[];
+  /** The `after` of the next page; absent on the last. */
+  next?: string | null;
 }
 
 /** The `data` of a `kv:{key}` event. */

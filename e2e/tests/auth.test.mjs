@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   ALLOWED_ORIGIN, BASE, CookieJar, PASSWORD, assertAuthBody, assertAuthCookies, assertClearedCookies,
-  assertNoSecrets, assertUser, call, expectStatus, jwtClaims, jwtHeader, login, newUser, sidOf, uniqueEmail,
+  accessClaims, assertNoSecrets, assertUser, call, expectStatus, jwtClaims, jwtHeader, login, newUser, sidOf, signJwt, uniqueEmail,
 } from '../lib/api.mjs';
 
 const sessionsOf = async (token) => expectStatus(await call('GET', '/api/sessions', { token }), 200).json.sessions;
@@ -150,6 +150,29 @@ describe('logout', () => {
     const left = await sessionsOf(other.token);
     assert.deepEqual(left.map((s) => s.id), [sidOf(other.token)]);
     expectStatus(await call('POST', '/api/refresh', { json: { refreshToken: other.refreshToken } }), 200);
+  });
+
+  test('works with the refresh cookie alone (the access cookie expired): the session ends, both cookies are cleared', async () => {
+    const u = await newUser({ tag: 'logoutrefresh' });
+    const other = await login(u.email);
+    // Cookie-borne, so it needs an allowed Origin; refused, it clears nothing.
+    const refused = expectStatus(await call('POST', '/api/logout', { cookie: `refreshToken=${u.refreshToken}` }), 403, 'csrf_rejected');
+    assert.deepEqual(refused.setCookies, []);
+    expectStatus(await call('GET', '/api/me', { token: u.token }), 200);
+    // Only the refresh cookie: logged out.
+    const res = expectStatus(await call('POST', '/api/logout', { cookie: `refreshToken=${u.refreshToken}`, origin: BASE }), 200);
+    assert.deepEqual(res.json, { ok: true });
+    assertClearedCookies(res);
+    expectStatus(await call('GET', '/api/me', { token: u.token }), 401, 'session_revoked');
+    expectStatus(await call('POST', '/api/refresh', { json: { refreshToken: u.refreshToken } }), 401);
+    // An expired access cookie beside the refresh cookie: the refresh cookie names the session.
+    const third = await login(u.email);
+    const expired = signJwt(accessClaims(third.user.id, sidOf(third.token), { exp: Math.floor(Date.now() / 1000) - 60 }));
+    const cookie = `token=${expired}; refreshToken=${third.refreshToken}`;
+    assertClearedCookies(expectStatus(await call('POST', '/api/logout', { cookie, origin: ALLOWED_ORIGIN }), 200));
+    expectStatus(await call('GET', '/api/me', { token: third.token }), 401, 'session_revoked');
+    // The other session lives on.
+    expectStatus(await call('GET', '/api/me', { token: other.token }), 200);
   });
 
   test('needs a valid token: none is unauthenticated, a tampered one invalid_token', async () => {

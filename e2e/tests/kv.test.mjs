@@ -235,6 +235,28 @@ describe('key-value store', () => {
     expectStatus(await call('GET', '/api/kv?prefix=%zz', { token: u.token }), 400, 'invalid_query');
   });
 
+  test('listing pages: ?limit=N (default and at most 1000) and ?after=K, with next absent on the last page', async () => {
+    const u = await newUser({ tag: 'kvpage' });
+    const keys = Array.from({ length: 1003 }, (_, i) => `p${String(i).padStart(4, '0')}`);
+    // In parallel batches: 1003 puts one by one would be slow.
+    for (let i = 0; i < keys.length; i += 100) await Promise.all(keys.slice(i, i + 100).map((k) => putOk(u.token, k, i)));
+    await putOk(u.token, 'q', 1);
+    const list = async (query) => expectStatus(await call('GET', `/api/kv?${query}`, { token: u.token }), 200).json;
+    const first = await list('prefix=p');
+    assert.deepEqual(first.keys, keys.slice(0, 1000), 'the default page is 1000 keys');
+    assert.equal(first.next, 'p0999');
+    const last = await list(`prefix=p&after=${first.next}`);
+    assert.deepEqual(last, { keys: keys.slice(1000) }, 'no next on the last page');
+    const small = await list('limit=2&after=p1001');
+    assert.deepEqual(small, { keys: ['p1002', 'q'] }, 'an exact fit is the last page');
+    const two = await list('limit=2');
+    assert.deepEqual(two, { keys: ['p0000', 'p0001'], next: 'p0001' });
+    assert.equal((await list('limit=1000')).keys.length, 1000);
+    for (const bad of ['limit=0', 'limit=1001', 'limit=abc', 'limit=-1', 'limit=']) {
+      expectStatus(await call('GET', `/api/kv?${bad}`, { token: u.token }), 400, 'invalid_query');
+    }
+  });
+
   test('/data: the compatibility pair shares the store with /api/kv', async () => {
     const u = await newUser({ tag: 'kvdata' });
     const posted = expectStatus(await call('POST', '/data', { token: u.token, json: { key: 'compat', value: { x: [1, 2] } } }), 200);

@@ -59,6 +59,19 @@ describe('failed logins per email', () => {
     assert.equal((await post('/api/login', { email: e, password: 'the right password' })).status, 200);
   });
 
+  test('30 wrong passwords sent at once: no more are checked than the limit, the rest 429', async () => {
+    const e = email('parallel');
+    assert.equal((await post('/api/signup', { email: e, password: 'the right password' })).status, 201);
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => post('/api/login', { email: e, password: `wrong guess ${i}` })),
+    );
+    const statuses = results.map((r) => r.status);
+    assert.deepEqual(statuses.filter((s) => s !== 401 && s !== 429), [], `statuses ${statuses}`);
+    const checked = statuses.filter((s) => s === 401).length;
+    assert.ok(checked <= 3, `${checked} guesses were checked, the limit is 3: ${statuses}`);
+    expectLimited(results.find((r) => r.status === 429));
+  });
+
   test('an email with no account is limited the same way, so a 429 tells nothing', async () => {
     const ghost = email('ghost');
     for (let i = 0; i < 3; i++) {
@@ -79,6 +92,21 @@ describe('per client IP', () => {
     expectLimited(limited[0]);
     await waitOut(limited[0]);
     assert.equal((await post('/api/signup', { email: email('ipsignup'), password: 'long enough pw' }, ip)).status, 201);
+  });
+
+  test('IPv6 clients are counted per /64: two addresses of one /64 share a limit', async () => {
+    const net = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+    const other = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
+    // At once, so the window cannot end between them.
+    const results = await Promise.all([
+      ...[`${net}::1`, `${net}::2`, `${net}:ffff:ffff:ffff:ffff`, `${net}:1::7`].map((ip) =>
+        post('/api/signup', { email: email('v6'), password: 'long enough pw' }, { 'cf-connecting-ip': ip })),
+      post('/api/signup', { email: email('v6other'), password: 'long enough pw' }, { 'cf-connecting-ip': `${other}::1` }),
+    ]);
+    const same = results.slice(0, 4).map((r) => r.status);
+    assert.deepEqual(same.filter((s) => s === 201).length, 3, `one /64, one limit of 3: ${same}`);
+    expectLimited(results.slice(0, 4).find((r) => r.status === 429));
+    assert.equal(results[4].status, 201, 'another /64 has its own bucket');
   });
 
   test('reset requests: the 3rd in a window is refused', async () => {

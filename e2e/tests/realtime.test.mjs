@@ -137,6 +137,30 @@ describe('realtime', () => {
     await s.close();
   });
 
+  test('a frame over 1 MiB is refused before it is parsed; the socket and its object stay healthy', async () => {
+    const u = await newUser({ tag: 'ws-big' });
+    const s = await socketFor(u.token);
+    // Valid JSON, one byte over the limit: refused by its size, not by its content.
+    const frame = JSON.stringify({ id: 'big', method: 'clearCompleted', params: { pad: '' } });
+    s.send(frame.replace('"pad":""', `"pad":"${'x'.repeat(1024 * 1024 + 1 - frame.length)}"`));
+    const refused = await Promise.race([s.next(), s.closed.then((c) => ({ closed: c }))]);
+    if (refused.closed) {
+      assert.equal(refused.closed.code, 1009, JSON.stringify(refused));
+    } else {
+      assert.equal(refused.id, null, JSON.stringify(refused).slice(0, 300));
+      assert.equal(refused.error.code, 'payload_too_large');
+      // The same socket still answers.
+      assert.deepEqual((await s.call('clearCompleted')).result, { deleted: 0 });
+      await s.close();
+    }
+    // A new socket works, and so does the object over HTTP.
+    const again = await socketFor(u.token);
+    assert.deepEqual((await again.call('clearCompleted')).result, { deleted: 0 });
+    await put(u.token, 'after', 1);
+    assert.equal((await again.next()).event, 'kv:after');
+    await again.close();
+  });
+
   test('POST /api/rpc calls the application: result, unknown method 404, bad params 400', async () => {
     const u = await newUser({ tag: 'rpc' });
     const t = await todo(u.token, 'x');

@@ -1,7 +1,7 @@
 // Password reset, email verification and account deletion, with mail read from the dev outbox.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { PASSWORD, call, expectStatus, login, newUser, uniqueEmail } from '../lib/api.mjs';
+import { BASE, PASSWORD, call, expectStatus, login, newUser, uniqueEmail } from '../lib/api.mjs';
 
 async function outbox(email) {
   const res = expectStatus(await call('GET', `/api/dev/outbox?email=${encodeURIComponent(email)}`), 200);
@@ -39,6 +39,15 @@ describe('password reset', () => {
     expectStatus(await call('POST', '/api/login', { json: { email: u.email, password: PASSWORD } }), 401, 'invalid_credentials');
     await login(u.email, { password: 'a brand new password' });
     expectStatus(await call('POST', '/api/password-reset/confirm', { json: { token, newPassword: 'yet another password' } }), 401, 'invalid_token');
+  });
+
+  test('a password change ends every pending reset token', async () => {
+    const u = await newUser({ tag: 'resetchange' });
+    await requestReset(u.email);
+    const { token } = (await outbox(u.email)).at(-1);
+    expectStatus(await call('POST', '/api/password/change', { token: u.token, json: { currentPassword: PASSWORD, newPassword: 'a changed password' } }), 200);
+    expectStatus(await call('POST', '/api/password-reset/confirm', { json: { token, newPassword: 'the attacker password' } }), 401, 'invalid_token');
+    await login(u.email, { password: 'a changed password' });
   });
 
   test('a reset token is accepted nowhere else, and garbage is invalid_token', async () => {
@@ -94,6 +103,20 @@ describe('account deletion', () => {
     // A new signup with that email starts empty: the application's data went too.
     const again = expectStatus(await call('POST', '/api/signup', { json: { email: u.email, password: 'a new account password' } }), 201);
     assert.deepEqual((await call('POST', '/api/visits', { token: again.json.token })).json, { visits: 1 });
+  });
+
+  test('a refused deletion (a wrong password) clears no cookie; the session lives on', async () => {
+    const u = await newUser({ tag: 'deletekeep' });
+    const cookie = `token=${u.token}; refreshToken=${u.refreshToken}`;
+    const wrong = expectStatus(
+      await call('DELETE', '/api/account', { cookie, origin: BASE, json: { password: 'wrong password' } }), 401, 'invalid_credentials');
+    assert.deepEqual(wrong.setCookies, [], 'a refused request never clears cookies');
+    const bearer = expectStatus(await call('DELETE', '/api/account', { token: u.token, json: { password: 'wrong password' } }), 401, 'invalid_credentials');
+    assert.deepEqual(bearer.setCookies, []);
+    expectStatus(await call('GET', '/api/me', { cookie, origin: BASE }), 200);
+    const done = expectStatus(await call('DELETE', '/api/account', { cookie, origin: BASE, json: { password: PASSWORD } }), 200);
+    assert.equal(done.cookies.token.attrs['max-age'], '0');
+    assert.equal(done.cookies.refreshToken.attrs['max-age'], '0');
   });
 
   test('a cookie-authenticated deletion needs an allowed Origin', async () => {

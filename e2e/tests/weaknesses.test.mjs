@@ -2,6 +2,7 @@
 // it, for every one this code could have.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { request as httpRequest } from 'node:http';
 import { tryUpgrade } from '../lib/ws.mjs';
 import { BASE, PASSWORD, accessClaims, call, expectStatus, jwtClaims, login, newUser, signJwt, uniqueEmail } from '../lib/api.mjs';
 
@@ -149,4 +150,37 @@ test('weakness: forged unsigned JWT accepted on the WebSocket upgrade', async ()
   }
   // The genuine token does upgrade, so the refusals above are about the forgery.
   assert.equal((await tryUpgrade('/api/ws', { authorization: `Bearer ${u.token}` })).status, 101);
+});
+
+/** A GET with the Host header given (the URL the worker sees is then on that host). */
+function getWithHost(path, host, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(BASE + path, { headers: { host, ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ method: 'GET', path: `${host} ${path}`, status: res.statusCode, headers: new Headers(res.headers), json, text });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('weakness: dev-only paths reachable in a deploy (they answer only for a loopback host)', async () => {
+  const u = await newUser({ tag: 'devhost' });
+  const outbox = `/api/dev/outbox?email=${encodeURIComponent(u.email)}`;
+  const port = new URL(BASE).port;
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+    expectStatus(await getWithHost(outbox, host), 200);
+    expectStatus(await getWithHost('/api/dev/object', host, { authorization: `Bearer ${u.token}` }), 200);
+  }
+  for (const host of ['app.example.com', `app.example.com:${port}`, `127.0.0.1.nip.io:${port}`]) {
+    const res = expectStatus(await getWithHost(outbox, host), 404, 'not_found');
+    assert.equal(res.json.messages, undefined);
+    expectStatus(await getWithHost('/api/dev/object', host, { authorization: `Bearer ${u.token}` }), 404, 'not_found');
+  }
 });

@@ -4,7 +4,9 @@
 //!
 //! `seq` grows by one per event and is never reused, also after old events are pruned: it comes
 //! from a counter row, not from the log's highest entry. The log keeps at least the last
-//! [`KEEP_EVENTS`] events and every event younger than [`KEEP_MS`].
+//! [`KEEP_EVENTS`] events and every event younger than [`KEEP_MS`], but never more than
+//! `EVENT_LOG_MAX_BYTES` of event data ([`Settings::event_log_max_bytes`](crate::Settings)): a
+//! replay from before what is kept answers resync.
 
 use std::cell::RefCell;
 
@@ -137,15 +139,21 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     ) -> Result<(Vec<Vec<Row>>, Event)> {
         let ts = self.platform.now_ms();
         let text = data.to_string();
+        let size = i64::try_from(text.len()).unwrap_or(i64::MAX);
         let count = changes.len();
         changes.push(Statement::new(
-            "UPDATE _userdo_seq SET seq = seq + 1 WHERE id = 1",
-            vec![],
+            "UPDATE _userdo_seq SET seq = seq + 1, bytes = bytes + ? WHERE id = 1 RETURNING bytes",
+            vec![Value::Integer(size)],
         ));
         changes.push(Statement::new(
-            "INSERT INTO _userdo_events (seq, event, data, ts) \
-             SELECT seq, ?, ?, ? FROM _userdo_seq WHERE id = 1 RETURNING seq",
-            vec![name.as_str().into(), text.into(), Value::Integer(ts)],
+            "INSERT INTO _userdo_events (seq, event, data, ts, size) \
+             SELECT seq, ?, ?, ?, ? FROM _userdo_seq WHERE id = 1 RETURNING seq",
+            vec![
+                name.as_str().into(),
+                text.into(),
+                Value::Integer(ts),
+                Value::Integer(size),
+            ],
         ));
         let mut rows = self.store.atomic(changes)?;
         let seq = rows
@@ -154,16 +162,14 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             .map(|r| r.int(0))
             .transpose()?
             .ok_or_else(|| Error::internal("the event log returned no seq"))?;
+        let bytes = rows
+            .get(count)
+            .and_then(|r| r.first())
+            .map(|r| r.int(0))
+            .transpose()?
+            .unwrap_or(0);
         rows.truncate(count);
-        if seq % PRUNE_EVERY == 0 {
-            self.store.execute(
-                "DELETE FROM _userdo_events WHERE seq <= ? AND ts < ?",
-                &[
-                    Value::Integer(seq - KEEP_EVENTS),
-                    Value::Integer(ts - KEEP_MS),
-                ],
-            )?;
-        }
+        self.prune_events(seq, ts, bytes)?;
         let event = Event {
             seq,
             event: name,
@@ -189,6 +195,48 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         }
         let (_, event) = self.write_with_event(Vec::new(), format!("app:{name}"), data)?;
         Ok(event)
+    }
+
+    /// Keeps the log within its bounds after the event `seq`: now and then, the events both older
+    /// than [`KEEP_MS`] and beyond the newest [`KEEP_EVENTS`]; and whenever the log holds more
+    /// than `EVENT_LOG_MAX_BYTES` of data, the oldest until it does not.
+    fn prune_events(&self, seq: i64, ts: i64, bytes: i64) -> Result<()> {
+        let freed = |rows: Vec<Row>| -> Result<i64> {
+            let mut total = 0;
+            for row in &rows {
+                total += row.int(0)?;
+            }
+            Ok(total)
+        };
+        let mut released = 0;
+        if seq % PRUNE_EVERY == 0 {
+            released += freed(self.store.query(
+                "DELETE FROM _userdo_events WHERE seq <= ? AND ts < ? RETURNING size",
+                &[
+                    Value::Integer(seq - KEEP_EVENTS),
+                    Value::Integer(ts - KEEP_MS),
+                ],
+            )?)?;
+        }
+        let max = self.settings.event_log_max_bytes;
+        if bytes - released > max {
+            // The newest events whose sizes add up to at most `max` stay; every older one goes.
+            released += freed(self.store.query(
+                "DELETE FROM _userdo_events WHERE seq <= (
+                   SELECT seq FROM (
+                     SELECT seq, SUM(size) OVER (ORDER BY seq DESC) AS newer FROM _userdo_events
+                   ) WHERE newer > ? ORDER BY seq DESC LIMIT 1
+                 ) RETURNING size",
+                &[Value::Integer(max)],
+            )?)?;
+        }
+        if released > 0 {
+            self.store.execute(
+                "UPDATE _userdo_seq SET bytes = MAX(bytes - ?, 0) WHERE id = 1",
+                &[Value::Integer(released)],
+            )?;
+        }
+        Ok(())
     }
 
     /// The events appended since the last call, oldest first, for delivery to open sockets.

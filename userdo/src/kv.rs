@@ -137,6 +137,60 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     }
 }
 
+/// The most keys one page of [`UserDo::kv_page`] holds, and its default size.
+pub const MAX_KEYS_PER_PAGE: usize = 1000;
+
+/// One page of keys: the keys, and the `after` of the next page (`None` on the last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPage {
+    /// The keys, in byte order of their UTF-8.
+    pub keys: Vec<String>,
+    /// The last key of this page when more follow.
+    pub next: Option<String>,
+}
+
+impl<S: Store, P: Platform> UserDo<S, P> {
+    /// At most `limit` keys (1 to [`MAX_KEYS_PER_PAGE`]) that start with `prefix` and come after
+    /// `after`, in byte order; `next` says where the next page starts.
+    pub fn kv_page(
+        &self,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<KeyPage> {
+        let limit = limit.clamp(1, MAX_KEYS_PER_PAGE);
+        let mut sql = String::from("SELECT key FROM _userdo_kv WHERE 1 = 1");
+        let mut values: Vec<Value> = Vec::new();
+        if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+            sql.push_str(" AND key >= ?");
+            values.push(prefix.into());
+            if let Some(end) = prefix_end(prefix) {
+                sql.push_str(" AND key < ?");
+                values.push(end.into());
+            }
+        }
+        if let Some(after) = after {
+            sql.push_str(" AND key > ?");
+            values.push(after.into());
+        }
+        sql.push_str(" ORDER BY key LIMIT ?");
+        values.push(Value::Integer(limit as i64 + 1));
+        let mut keys = self
+            .store
+            .query(&sql, &values)?
+            .iter()
+            .map(|row| Ok(row.text(0)?.to_owned()))
+            .collect::<Result<Vec<String>>>()?;
+        let next = if keys.len() > limit {
+            keys.truncate(limit);
+            keys.last().cloned()
+        } else {
+            None
+        };
+        Ok(KeyPage { keys, next })
+    }
+}
+
 /// The least string greater than every string that starts with `prefix`, or `None` when there is
 /// none (every character of `prefix` is the last code point, U+10FFFF).
 ///

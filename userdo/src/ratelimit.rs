@@ -104,6 +104,44 @@ pub fn check(
     })
 }
 
+/// Takes back one counted event of `bucket` (a login that turned out right, say): the counter
+/// goes down by one, never below zero.
+pub fn refund(store: &dyn Store, bucket: &str) -> Result<()> {
+    store.execute(
+        "UPDATE _userdo_rate SET count = count - 1 WHERE bucket = ? AND count > 0",
+        &[bucket.into()],
+    )?;
+    Ok(())
+}
+
+/// Forgets `bucket`'s counter: the next event starts a new window.
+pub fn clear(store: &dyn Store, bucket: &str) -> Result<()> {
+    store.execute(
+        "DELETE FROM _userdo_rate WHERE bucket = ?",
+        &[bucket.into()],
+    )?;
+    Ok(())
+}
+
+/// The name of a client's per-IP buckets, from its `CF-Connecting-IP`: an IPv4 address as it
+/// is, an IPv6 address by its /64 (one customer's network holds 2^64 addresses), an IPv4-mapped
+/// IPv6 address as the IPv4 address it maps. Requests without the header, or with one that is not
+/// an address, share one bucket of their own.
+pub fn client_key(ip: Option<&str>) -> String {
+    use std::net::IpAddr;
+    match ip.map(str::trim).and_then(|ip| ip.parse::<IpAddr>().ok()) {
+        Some(IpAddr::V4(v4)) => format!("v4:{v4}"),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("v4:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("v6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        None => "no-client-ip".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +230,60 @@ mod tests {
         for bad in ["", "10", "0/60", "10/0", "a/b", "10/-1"] {
             assert!(Limit::parse("X", bad).is_err(), "{bad:?}");
         }
+    }
+    #[test]
+    fn a_refund_takes_back_one_event_and_a_clear_forgets_the_bucket() {
+        let s = store();
+        for t in 0..3 {
+            check(&s, "acct:x", THREE_PER_10S, t, true).unwrap();
+        }
+        assert!(
+            !check(&s, "acct:x", THREE_PER_10S, 5, false)
+                .unwrap()
+                .allowed
+        );
+        refund(&s, "acct:x").unwrap();
+        assert!(
+            check(&s, "acct:x", THREE_PER_10S, 5, false)
+                .unwrap()
+                .allowed
+        );
+        for _ in 0..5 {
+            refund(&s, "acct:x").unwrap();
+        }
+        // Never below zero: three events fit again, not more.
+        for t in 0..3 {
+            assert!(
+                check(&s, "acct:x", THREE_PER_10S, 6 + t, true)
+                    .unwrap()
+                    .allowed
+            );
+        }
+        assert!(!check(&s, "acct:x", THREE_PER_10S, 9, true).unwrap().allowed);
+        clear(&s, "acct:x").unwrap();
+        assert!(
+            check(&s, "acct:x", THREE_PER_10S, 10, true)
+                .unwrap()
+                .allowed
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_and_clients_without_an_ip_share_one_bucket() {
+        let a = client_key(Some("2001:db8:1:2:aaaa::1"));
+        assert_eq!(a, "v6:2001:db8:1:2::/64");
+        assert_eq!(client_key(Some("2001:db8:1:2:ffff:ffff:ffff:ffff")), a);
+        assert_eq!(client_key(Some("2001:0db8:0001:0002::")), a);
+        assert_ne!(client_key(Some("2001:db8:1:3::1")), a);
+        assert_eq!(client_key(Some("203.0.113.7")), "v4:203.0.113.7");
+        assert_eq!(client_key(Some("::ffff:203.0.113.7")), "v4:203.0.113.7");
+        assert_ne!(
+            client_key(Some("203.0.113.8")),
+            client_key(Some("203.0.113.7"))
+        );
+        let none = client_key(None);
+        assert_eq!(client_key(Some("not an address")), none);
+        assert_eq!(client_key(Some("")), none);
+        assert!(!none.starts_with("v4:") && !none.starts_with("v6:"));
     }
 }

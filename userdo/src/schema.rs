@@ -17,7 +17,7 @@ pub(crate) const DATA_NAMESPACE: &str = "userdo.data";
 pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] = &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS];
 
 /// The data schema, in order, in the namespace [`DATA_NAMESPACE`].
-pub(crate) const DATA_MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, TABLE_REGISTRY];
+pub(crate) const DATA_MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, TABLE_REGISTRY, EVENT_SIZES];
 
 /// The namespace of the scheduled-task schema.
 pub(crate) const TASKS_NAMESPACE: &str = "userdo.tasks";
@@ -42,7 +42,7 @@ pub(crate) const ERASED_TABLES: &[&str] = &[
 ];
 
 /// What an erase does beside emptying [`ERASED_TABLES`]: the seq counter starts again.
-pub(crate) const ERASE_RESET_SEQ: &str = "UPDATE _userdo_seq SET seq = 0";
+pub(crate) const ERASE_RESET_SEQ: &str = "UPDATE _userdo_seq SET seq = 0, bytes = 0";
 
 const ACCOUNTS: Migration = Migration {
     version: 1,
@@ -117,6 +117,18 @@ const TABLE_REGISTRY: Migration = Migration {
     version: 2,
     name: "table registry",
     sql: "CREATE TABLE _userdo_tables (name TEXT PRIMARY KEY, schema TEXT NOT NULL)",
+};
+
+/// The size of each event's data in bytes, and their running total beside the seq counter, so
+/// the log can be bounded in bytes (`EVENT_LOG_MAX_BYTES`) without reading it.
+const EVENT_SIZES: Migration = Migration {
+    version: 3,
+    name: "event sizes",
+    sql: "
+ALTER TABLE _userdo_events ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE _userdo_events SET size = length(CAST(data AS BLOB));
+ALTER TABLE _userdo_seq ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE _userdo_seq SET bytes = (SELECT COALESCE(SUM(size), 0) FROM _userdo_events)",
 };
 
 const RATE_COUNTERS: Migration = Migration {

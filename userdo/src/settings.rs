@@ -9,6 +9,8 @@ use crate::token::TokenKeys;
 pub const DEFAULT_ACCESS_TTL_SECS: i64 = 15 * 60;
 /// Refresh-token (and session) lifetime by default: 30 days.
 pub const DEFAULT_REFRESH_TTL_SECS: i64 = 30 * 24 * 60 * 60;
+/// The change feed's bound in bytes by default: 16 MiB.
+pub const DEFAULT_EVENT_LOG_MAX_BYTES: i64 = 16 * 1024 * 1024;
 /// The `iss` and `aud` of access tokens.
 pub const TOKEN_ISSUER: &str = "userdo";
 
@@ -23,6 +25,9 @@ pub struct Limits {
     pub signup_per_ip: Limit,
     /// Password-reset requests per client IP (`RATE_LIMIT_RESET_PER_IP`, default 10 per hour).
     pub reset_per_ip: Limit,
+    /// Mail (reset and verification requests together) per account and email address
+    /// (`RATE_LIMIT_MAIL`, default 5 per hour), counted the same for an email with no account.
+    pub mail_per_account: Limit,
 }
 
 /// Keys, hashing cost, token lifetimes and rate limits.
@@ -38,6 +43,9 @@ pub struct Settings {
     pub refresh_ttl_secs: i64,
     /// Rate limits.
     pub limits: Limits,
+    /// The most bytes of event data the change feed keeps (`EVENT_LOG_MAX_BYTES`, default
+    /// 16 MiB); older events go first, even within the count and age the log otherwise keeps.
+    pub event_log_max_bytes: i64,
 }
 
 impl Settings {
@@ -102,9 +110,22 @@ impl Settings {
                     window_secs: 3600,
                 },
             )?,
+            mail_per_account: limit(
+                "RATE_LIMIT_MAIL",
+                Limit {
+                    max: 5,
+                    window_secs: 3600,
+                },
+            )?,
         };
         Ok(Self {
             limits,
+            event_log_max_bytes: number(
+                "EVENT_LOG_MAX_BYTES",
+                DEFAULT_EVENT_LOG_MAX_BYTES,
+                1024,
+                1 << 30,
+            )?,
             keys,
             hasher: PasswordHasher::new(iterations as u32)?,
             access_ttl_secs: number("ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TTL_SECS, 30, 24 * 3600)?,
@@ -141,11 +162,19 @@ mod tests {
         assert_eq!(s.hasher.iterations(), 600_000);
         assert_eq!(s.access_ttl_secs, 900);
         assert_eq!(s.refresh_ttl_secs, 2_592_000);
+        assert_eq!(s.event_log_max_bytes, 16 * 1024 * 1024);
         assert_eq!(
             s.limits.login_failures,
             Limit {
                 max: 10,
                 window_secs: 900
+            }
+        );
+        assert_eq!(
+            s.limits.mail_per_account,
+            Limit {
+                max: 5,
+                window_secs: 3600
             }
         );
     }

@@ -47,7 +47,10 @@ pub(crate) enum Call {
     Refresh {
         token: String,
     },
-    Logout,
+    /// Logout: of the caller's session, else of the session this refresh token belongs to.
+    Logout {
+        refresh: Option<String>,
+    },
     Me,
     Sessions,
     RevokeOthers,
@@ -85,8 +88,11 @@ pub(crate) enum Call {
         method: String,
         params: Json,
     },
+    /// A page of keys: those after `after`, at most `limit` (1 to 1000).
     KvList {
         prefix: Option<String>,
+        after: Option<String>,
+        limit: usize,
     },
     KvGet {
         key: String,
@@ -143,7 +149,7 @@ impl Call {
             Call::Signup { .. } => Endpoint::Signup,
             Call::Login { .. } => Endpoint::Login,
             Call::Refresh { .. } => Endpoint::Refresh,
-            Call::Logout => Endpoint::Logout,
+            Call::Logout { .. } => Endpoint::Logout,
             Call::Me => Endpoint::Me,
             Call::Sessions => Endpoint::Sessions,
             Call::RevokeOthers => Endpoint::RevokeOthers,

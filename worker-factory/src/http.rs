@@ -108,7 +108,13 @@ pub fn origin_of(url: &worker::Url) -> String {
 
 /// Whether the request is served over plain HTTP on the local machine (no `Secure` cookies then).
 pub fn is_local_http(url: &worker::Url) -> bool {
-    url.scheme() == "http" && matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+    url.scheme() == "http" && is_loopback_host(url.host_str())
+}
+
+/// Whether a URL's host is this machine (`localhost`, `127.0.0.1`, `[::1]`): the only hosts the
+/// development routes answer for.
+pub fn is_loopback_host(host: Option<&str>) -> bool {
+    matches!(host, Some("localhost" | "127.0.0.1" | "[::1]"))
 }
 
 /// A JSON response as the core's `Result`: what handlers return.
@@ -134,4 +140,32 @@ pub(crate) fn mutable(response: Response) -> worker::Result<Response> {
     }
     let status = response.status_code();
     Ok(response.with_headers(headers).with_status(status))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_this_machine_is_a_loopback_host() {
+        let host = |u: &str| worker::Url::parse(u).unwrap().host_str().map(str::to_owned);
+        for local in [
+            "http://127.0.0.1:8787/x",
+            "http://localhost/",
+            "http://[::1]:1/",
+        ] {
+            assert!(is_loopback_host(host(local).as_deref()), "{local}");
+        }
+        for remote in [
+            "https://app.example.com/api/dev/outbox",
+            "http://127.0.0.1.example.com/",
+            "http://localhost.evil.example/",
+            "http://10.0.0.1/",
+            "http://[::2]/",
+        ] {
+            assert!(!is_loopback_host(host(remote).as_deref()), "{remote}");
+        }
+        assert!(!is_loopback_host(None));
+    }
 }

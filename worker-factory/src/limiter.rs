@@ -9,11 +9,25 @@ use worker::{Method, ObjectNamespace, Request, RequestInit, Response, State};
 use crate::http::{error_response, json};
 use crate::store::{DoStore, WorkerPlatform};
 
+/// What the worker asks a limiter object to do with its counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum Op {
+    /// Whether one more event would be within the limit, counting nothing.
+    Peek,
+    /// Counts one more event, then says whether it is within the limit.
+    Count,
+    /// Takes back one counted event (it turned out not to be one).
+    Refund,
+    /// Forgets the counter (a password reset lifts a failed-login lock).
+    Clear,
+}
+
 /// What the worker asks a limiter object.
 #[derive(Debug, Serialize, Deserialize)]
 struct Check {
     limit: Limit,
-    count: bool,
+    op: Op,
 }
 
 /// The framework's part of the limiter Durable Object (see [`limiter_object!`](crate::limiter_object)).
@@ -36,7 +50,22 @@ impl LimiterObject {
             let now = WorkerPlatform.now_ms();
             migrate::migrate(&store, "limits", ratelimit::MIGRATIONS, now)?;
             let bucket = self.state.id().to_string();
-            let decision = ratelimit::check(&store, &bucket, check.limit, now, check.count)?;
+            let decision = match check.op {
+                Op::Peek | Op::Count => {
+                    ratelimit::check(&store, &bucket, check.limit, now, check.op == Op::Count)?
+                }
+                Op::Refund | Op::Clear => {
+                    if check.op == Op::Refund {
+                        ratelimit::refund(&store, &bucket)?;
+                    } else {
+                        ratelimit::clear(&store, &bucket)?;
+                    }
+                    Decision {
+                        allowed: true,
+                        retry_after_secs: 0,
+                    }
+                }
+            };
             Ok(json(200, &decision)?)
         }
         .await;
@@ -44,17 +73,17 @@ impl LimiterObject {
     }
 }
 
-/// Asks the limiter object of `bucket` about one more event (`count`: count it too).
+/// Asks the limiter object of `bucket` to do `op`: `Err(429)` when the event is over the limit.
 pub(crate) async fn check(
     namespace: &ObjectNamespace,
     bucket: &str,
     limit: Limit,
-    count: bool,
+    op: Op,
 ) -> Result<()> {
     let stub = namespace
         .id_from_name(&userdo::token::hash_token(bucket))
         .and_then(|id| id.get_stub())?;
-    let body = serde_json::to_string(&Check { limit, count })
+    let body = serde_json::to_string(&Check { limit, op })
         .map_err(|e| Error::internal_from("rate limiter", e))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));

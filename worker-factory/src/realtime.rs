@@ -2,6 +2,8 @@
 //! remembering its session and the last `seq` it was sent in its attachment, so delivery survives
 //! the object being evicted. Every event reaches every socket once, in `seq` order.
 
+use std::collections::HashSet;
+
 use userdo::realtime::{self, SocketState};
 use userdo::{Event, Principal, Result};
 use worker::{State, WebSocket, WebSocketPair, WebSocketRequestResponsePair};
@@ -64,20 +66,38 @@ pub(crate) fn socket_state(ws: &WebSocket) -> Option<SocketState> {
 
 /// Sends `events` (this request's, oldest first) to every open socket that has not had them; a
 /// socket that missed earlier ones is first sent those from the log, so none is skipped. Each
-/// event is serialised once, whatever the number of sockets.
+/// event is serialised once, whatever the number of sockets. A socket whose session has ended
+/// (for any reason: the session cap at a login, expiry, ...) is sent nothing and closed with
+/// 4001; the live sessions are read once per delivery.
 pub(crate) fn deliver(state: &State, core: &UserCore, events: &[Event]) {
     let (Some(first), Some(newest)) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq))
     else {
         return;
     };
+    let sockets = state.get_websockets();
+    if sockets.is_empty() {
+        return;
+    }
+    let live: HashSet<String> = match core.live_session_ids() {
+        Ok(ids) => ids.into_iter().collect(),
+        Err(e) => {
+            // Fail closed: no event goes out without knowing whose sessions are live.
+            worker::console_error!("userdo: reading the live sessions failed: {e}");
+            return;
+        }
+    };
     let frames: Vec<(i64, String)> = events
         .iter()
         .map(|e| (e.seq, realtime::event_frame(e)))
         .collect();
-    for ws in state.get_websockets() {
+    for ws in sockets {
         let Some(mut socket) = socket_state(&ws) else {
             continue;
         };
+        if !live.contains(&socket.session_id) {
+            let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
+            continue;
+        }
         if socket.last_seq >= newest {
             continue;
         }

@@ -85,8 +85,11 @@ pub struct RpcResult {
 /// `{keys}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct KeyList {
-    /// The keys, in UTF-8 byte order.
+    /// The keys, in UTF-8 byte order: at most `?limit` (default and at most 1000).
     pub keys: Vec<String>,
+    /// The `after` of the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `{key, value}`.

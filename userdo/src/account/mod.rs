@@ -196,7 +196,8 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         })
     }
 
-    /// Changes the password after checking the current one, and ends every other session.
+    /// Changes the password after checking the current one, and ends every other session and
+    /// every pending reset token.
     pub fn change_password(&self, principal: &Principal, current: &str, new: &str) -> Result<()> {
         crate::password::check_length("newPassword", new)?;
         let account = self.account()?.ok_or(Error::SessionRevoked)?;
@@ -217,6 +218,11 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         statements.extend(session_deletes(SessionFilter::AllBut(
             &principal.session_id,
         )));
+        // A reset requested before the change must not undo it.
+        statements.push(Statement::new(
+            "DELETE FROM _userdo_mail_tokens WHERE kind = 'reset'",
+            vec![],
+        ));
         self.store.atomic(statements)?;
         Ok(())
     }

@@ -61,6 +61,28 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
             .map(drop)
     }
 
+    /// Ends the session a refresh token belongs to (logout when the access token has expired):
+    /// `invalid_token` for a token that is not this account's or names no live session. A spent
+    /// token still names its session, which ends too (as reuse detection would end it).
+    pub fn logout_with_refresh(&self, refresh_token: &str) -> Result<()> {
+        if token::opaque_user_id(OpaqueKind::Refresh, refresh_token) != Some(self.user_id.as_str())
+        {
+            return Err(Error::InvalidToken);
+        }
+        let rows = self.store.query(
+            "SELECT session_id FROM _userdo_refresh_tokens WHERE token_hash = ?",
+            &[token::hash_token(refresh_token).into()],
+        )?;
+        let Some(row) = rows.first() else {
+            return Err(Error::InvalidToken);
+        };
+        let session_id = row.text(0)?.to_owned();
+        match self.delete_sessions(SessionFilter::One(&session_id))? {
+            0 => Err(Error::InvalidToken),
+            _ => Ok(()),
+        }
+    }
+
     /// The account's live sessions, most recently used first.
     pub fn sessions(&self, principal: &Principal) -> Result<Vec<SessionInfo>> {
         let rows = self.store.query(

@@ -342,3 +342,37 @@ fn the_value_is_stored_as_compact_json_with_its_update_time() {
     assert!(!rows[0].text(0).unwrap().contains(' '));
     assert_eq!(rows[0].int(1).unwrap(), 1_800_000_000_007);
 }
+
+#[test]
+fn keys_come_in_pages_of_at_most_1000_with_the_next_page_named() {
+    let o = object(&"cd".repeat(32));
+    let keys: Vec<String> = (0..1005).map(|i| format!("k{i:05}")).collect();
+    for key in &keys {
+        o.kv_put(key, &json!(1)).unwrap();
+    }
+    o.kv_put("other", &json!(1)).unwrap();
+    let first = o.kv_page(Some("k"), None, 1000).unwrap();
+    assert_eq!(first.keys, keys[..1000]);
+    assert_eq!(first.next.as_deref(), Some("k00999"));
+    let last = o.kv_page(Some("k"), first.next.as_deref(), 1000).unwrap();
+    assert_eq!(last.keys, keys[1000..]);
+    assert_eq!(last.next, None, "no next on the last page");
+    // A limit above the maximum is the maximum; small pages walk every key once.
+    assert_eq!(o.kv_page(None, None, 5000).unwrap().keys.len(), 1000);
+    let (mut seen, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = o.kv_page(None, after.as_deref(), 300).unwrap();
+        seen.extend(page.keys);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 1006);
+    assert_eq!(seen, o.kv_keys(None).unwrap());
+    // An exact fit has no next page; `after` past the end is an empty last page.
+    let fit = o.kv_page(Some("k0000"), None, 10).unwrap();
+    assert_eq!((fit.keys.len(), fit.next), (10, None));
+    let past = o.kv_page(None, Some("zzz"), 10).unwrap();
+    assert!(past.keys.is_empty() && past.next.is_none());
+}

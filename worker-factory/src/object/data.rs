@@ -23,11 +23,15 @@ impl<A: UserApp> UserDoObject<A> {
         core: &UserCore,
         _who: &Principal,
         prefix: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
     ) -> Result<Response> {
+        let page = core.kv_page(prefix, after, limit)?;
         respond(
             200,
             &KeyList {
-                keys: core.kv_keys(prefix)?,
+                keys: page.keys,
+                next: page.next,
             },
         )
     }

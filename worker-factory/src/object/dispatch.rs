@@ -67,8 +67,12 @@ impl<A: UserApp> UserDoObject<A> {
                 let instance = self.instance.clone();
                 respond(200, &DevObject { instance })
             }
-            Call::Logout => {
-                core.logout(&session()?)?;
+            Call::Logout { refresh } => {
+                match (session(), refresh) {
+                    (Ok(principal), _) => core.logout(&principal)?,
+                    (Err(_), Some(refresh)) => core.logout_with_refresh(&refresh)?,
+                    (Err(e), None) => return Err(e),
+                }
                 respond(200, &OK)
             }
             Call::Me => self.me(core, &session()?),
@@ -88,7 +92,17 @@ impl<A: UserApp> UserDoObject<A> {
             }
             Call::WsTicket => self.ws_ticket(core, &session()?),
             Call::Rpc { method, params } => self.rpc(core, &session()?, &method, params).await,
-            Call::KvList { prefix } => self.kv_list(core, &session()?, prefix.as_deref()),
+            Call::KvList {
+                prefix,
+                after,
+                limit,
+            } => self.kv_list(
+                core,
+                &session()?,
+                prefix.as_deref(),
+                after.as_deref(),
+                limit,
+            ),
             Call::KvGet { key } => self.kv_get(core, &session()?, &key),
             Call::KvPut { key, value } => self.kv_put(core, &session()?, key, value),
             Call::KvDelete { key } => self.kv_delete(core, &session()?, &key),

@@ -11,6 +11,9 @@ use crate::http::respond;
 use crate::realtime::CLOSE_SESSION_ENDED;
 use crate::responses::Ticket;
 
+/// The largest frame a client may send (1 MiB); a larger one is answered `payload_too_large`.
+pub(crate) const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
 impl<A: UserApp> UserDoObject<A> {
     pub(super) fn ws_ticket(&self, core: &UserCore, who: &Principal) -> Result<Response> {
         let ticket = core.issue_ws_ticket(who)?;
@@ -66,6 +69,16 @@ impl<A: UserApp> UserDoObject<A> {
         if !core.session_is_live(&socket.session_id).map_err(no_id)? {
             let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
             return Ok(None);
+        }
+        // Refused before it is parsed: a frame over the limit costs no parsing.
+        let size = match &message {
+            WebSocketIncomingMessage::String(text) => text.len(),
+            WebSocketIncomingMessage::Binary(bytes) => bytes.len(),
+        };
+        if size > MAX_FRAME_BYTES {
+            return Err(no_id(Error::PayloadTooLarge {
+                limit: MAX_FRAME_BYTES,
+            }));
         }
         let WebSocketIncomingMessage::String(text) = message else {
             return Err(no_id(Error::InvalidJson("frames are JSON text".into())));

@@ -27,6 +27,17 @@ pub(super) fn stub(namespace: &ObjectNamespace, target: &Target) -> Result<Stub>
     }
 }
 
+/// The id of the user's object a call goes to, as rate limits name the account: for an email,
+/// the id it names whether or not it has an account.
+pub(super) fn account_id(namespace: &ObjectNamespace, target: &Target) -> Result<String> {
+    match target {
+        Target::Email(normalized) => Ok(namespace
+            .id_from_name(&email::object_name(normalized))?
+            .to_string()),
+        Target::User(user_id) => Ok(user_id.clone()),
+    }
+}
+
 /// Sends `hop` to the object. The request is built from scratch, so no header of the client's
 /// (spoofed or not) reaches the object; a WebSocket upgrade carries the hop in a header.
 pub(crate) async fn send(stub: &Stub, hop: &Hop, websocket: bool) -> Result<Response> {
@@ -91,10 +102,16 @@ pub(super) async fn with_auth_cookies(
     Ok(out)
 }
 
-/// Clears both auth cookies when the session is gone (a 200, or a 401: revoked either way).
-pub(super) fn clear_auth_cookies(response: Response, secure: bool) -> Result<Response> {
+/// Clears both auth cookies when the session is gone: on a success, and with `on_401` on a 401
+/// too (logout: no live session either way). Any other answer keeps them.
+pub(super) fn clear_auth_cookies(
+    response: Response,
+    secure: bool,
+    on_401: bool,
+) -> Result<Response> {
     let response = mutable(response)?;
-    if matches!(response.status_code(), 200 | 401) {
+    let status = response.status_code();
+    if (200..300).contains(&status) || (on_401 && status == 401) {
         let h = response.headers();
         for name in [TOKEN_COOKIE, REFRESH_COOKIE] {
             h.append("set-cookie", &set_cookie(name, "", 0, secure))?;

@@ -16,7 +16,10 @@ use userdo::{Error, Result};
 use worker::{Env, Method, Request, Response, Url};
 
 use crate::hop::Hop;
-use crate::http::{error_response, is_local_http, read_body, require_json};
+use crate::http::{
+    REFRESH_COOKIE, cookie, error_response, is_local_http, is_loopback_host, read_body,
+    require_json,
+};
 use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
 use crate::settings::settings_from_env;
 use credentials::{Origins, allowed_origins, header, preflight, verified_caller, with_cors};
@@ -171,13 +174,24 @@ impl UserDoWorker {
         let secure = !is_local_http(url);
         let namespace = env.durable_object(&self.binding)?;
         let limits = self.limits(env, &req, &settings)?;
-        if route.dev_only && !crate::mail::dev_outbox_enabled(env) {
+        // Development routes exist only with DEV_OUTBOX, and only for requests to this machine:
+        // a deploy that sets it by mistake still does not show them.
+        if route.dev_only
+            && !(crate::mail::dev_outbox_enabled(env) && is_loopback_host(url.host_str()))
+        {
             return Err(Error::NotFound("no such endpoint".into()));
         }
         // A session is checked before the body is read: an unauthenticated request learns
         // nothing of the body's rules.
         let caller = match route.auth {
             Auth::Session => Some(verified_caller(&req, origins, &settings, false)?),
+            // Without a valid access token, the refresh cookie names the session (parse::call).
+            Auth::SessionOrRefresh => match verified_caller(&req, origins, &settings, false) {
+                Ok(caller) => Some(caller),
+                Err(Error::CsrfRejected) => return Err(Error::CsrfRejected),
+                Err(_) if cookie(req.headers(), REFRESH_COOKIE).is_some() => None,
+                Err(e) => return Err(e),
+            },
             Auth::Socket if !has_ticket(url) => {
                 Some(verified_caller(&req, origins, &settings, true)?)
             }
@@ -204,9 +218,14 @@ impl UserDoWorker {
             body,
             caller: caller.as_ref(),
         })?;
-        if let (Some(limits), Some(bucket)) = (&limits, route.limit) {
-            limits.before(bucket, &target).await?;
-        }
+        let account = match (&limits, route.limit) {
+            (Some(limits), Some(bucket)) => {
+                let account = forward::account_id(&namespace, &target)?;
+                limits.before(bucket, &account).await?;
+                Some((limits, bucket, account))
+            }
+            _ => None,
+        };
         let stub = forward::stub(&namespace, &target)?;
         let hop = Hop {
             caller,
@@ -214,13 +233,14 @@ impl UserDoWorker {
             call,
         };
         let response = forward::send(&stub, &hop, endpoint == Endpoint::WebSocket).await?;
-        if let (Some(limits), Some(bucket)) = (&limits, route.limit) {
-            limits.after(bucket, &target, response.status_code()).await;
+        if let Some((limits, bucket, account)) = &account {
+            limits.after(*bucket, account, response.status_code()).await;
         }
         match route.cookies {
             Cookies::Keep => Ok(response),
             Cookies::Set => forward::with_auth_cookies(response, &settings, secure).await,
-            Cookies::Clear => forward::clear_auth_cookies(response, secure),
+            Cookies::Clear => forward::clear_auth_cookies(response, secure, false),
+            Cookies::End => forward::clear_auth_cookies(response, secure, true),
         }
     }
 
@@ -239,12 +259,8 @@ impl UserDoWorker {
                  worker_factory::limiter_object!, or call dangerous_without_rate_limits()"
             ))
         })?;
-        let ip = header(req.headers(), "cf-connecting-ip").unwrap_or_else(|| "unknown".into());
-        Ok(Some(Limits {
-            namespace,
-            settings,
-            ip,
-        }))
+        let ip = header(req.headers(), "cf-connecting-ip");
+        Ok(Some(Limits::new(namespace, settings, ip.as_deref())))
     }
 
     /// The endpoint or application route of a method and path: 405 for a known path with

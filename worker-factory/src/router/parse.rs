@@ -98,7 +98,17 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             (call, None) => call,
         },
         // The rest belong to the caller's session.
-        Endpoint::Logout => Call::Logout,
+        Endpoint::Logout => match caller {
+            Some(_) => Call::Logout { refresh: None },
+            // No valid access token: the refresh cookie (checked for CSRF) names the session.
+            None => {
+                let token = cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
+                origins.check(req)?;
+                return opaque(OpaqueKind::Refresh, token, |token| Call::Logout {
+                    refresh: Some(token),
+                });
+            }
+        },
         Endpoint::Me => Call::Me,
         Endpoint::Sessions => Call::Sessions,
         Endpoint::RevokeOthers => Call::RevokeOthers,
@@ -128,6 +138,8 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         }
         Endpoint::KvList => Call::KvList {
             prefix: query_param(query, "prefix")?,
+            after: query_param(query, "after")?,
+            limit: page_limit(query)?,
         },
         Endpoint::KvGet => Call::KvGet {
             key: path_key(&param(0))?,
@@ -246,6 +258,23 @@ fn opaque(
         .ok_or(Error::InvalidToken)?
         .to_owned();
     Ok((call(token), Target::User(user)))
+}
+
+/// `?limit=N` of `GET /api/kv`: 1 to 1000, 1000 when absent; anything else `invalid_query`.
+fn page_limit(query: &str) -> Result<usize> {
+    match query_param(query, "limit")? {
+        None => Ok(kv::MAX_KEYS_PER_PAGE),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=kv::MAX_KEYS_PER_PAGE).contains(n))
+            .ok_or_else(|| {
+                Error::InvalidQuery(format!(
+                    "limit must be a whole number from 1 to {}",
+                    kv::MAX_KEYS_PER_PAGE
+                ))
+            }),
+    }
 }
 
 /// Any JSON value: 400 `invalid_json` when the body does not parse.

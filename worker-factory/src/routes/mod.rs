@@ -62,6 +62,9 @@ pub enum Auth {
     Email,
     /// A refresh token, from the body or the `refreshToken` cookie (with an allowed `Origin`).
     Refresh,
+    /// As [`Auth::Session`]; without a valid access token, the `refreshToken` cookie (with an
+    /// allowed `Origin`) names the session instead (logout after the access token expired).
+    SessionOrRefresh,
     /// An opaque token of this kind in the body, which names its user.
     Token(#[serde(skip)] OpaqueKind),
     /// A WebSocket ticket (`?ticket=`), or an access token as for [`Auth::Session`]; a cookie
@@ -83,16 +86,24 @@ pub enum Body {
     OptionalJson(usize),
 }
 
-/// A rate-limit bucket, counted per client IP before the work it guards.
+/// A rate-limit bucket, counted before the work it guards (per client IP: IPv6 per /64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum RateBucket {
     /// Signups per IP.
     Signup,
-    /// Logins per IP, and failed logins per account.
+    /// Logins per IP, and failed logins per account: each login is counted as a failure before
+    /// the password is checked, and refunded when it was not one.
     Login,
-    /// Password-reset requests per IP.
+    /// Password-reset requests per IP, and mail per account (as [`RateBucket::Mail`]).
     Reset,
+    /// Mail per account and email address (the same count for an email with no account).
+    Mail,
+    /// A password check behind a session: a failed login of the account, counted as for
+    /// [`RateBucket::Login`] (so it hits the same lock).
+    Password,
+    /// Not limited; a success lifts the account's failed-login lock (a password reset).
+    Unlock,
 }
 
 /// What a successful request does to the user's sessions.
@@ -113,8 +124,10 @@ pub enum Cookies {
     Keep,
     /// Sets `token` and `refreshToken` from a successful answer ([`AuthResponse`]).
     Set,
-    /// Clears both (on success, and on a 401: the session is gone either way).
+    /// Clears both on success only: a refused request (a wrong password) keeps them.
     Clear,
+    /// Clears both on success and on a 401 (no live session either way): logout.
+    End,
 }
 
 /// One row of the contract.
@@ -135,7 +148,8 @@ pub struct Route {
     pub sessions: Sessions,
     /// What it does to cookies.
     pub cookies: Cookies,
-    /// Whether it exists only with `DEV_OUTBOX` (404 otherwise).
+    /// Whether it exists only with `DEV_OUTBOX`, and for requests to a loopback host (404
+    /// otherwise).
     pub dev_only: bool,
 }
 
@@ -207,18 +221,18 @@ macro_rules! routes {
     };
 }
 
-use Auth::{DevEmail, Email, Refresh, Session, Socket, Token};
+use Auth::{DevEmail, Email, Refresh, Session, SessionOrRefresh, Socket, Token};
 use Body::None as NoBody;
 
 routes! {
     /// `POST /api/signup`: creates the account and its first session.
     Signup: Post "/api/signup" (Credentials), Email, AUTH_JSON, Some(RateBucket::Signup), Keep, Set, false -> AuthResponse;
-    /// `POST /api/login`.
-    Login: Post "/api/login" (Credentials), Email, AUTH_JSON, Some(RateBucket::Login), Keep, Set, false -> AuthResponse;
+    /// `POST /api/login`: beyond the session cap, the least recently used session ends.
+    Login: Post "/api/login" (Credentials), Email, AUTH_JSON, Some(RateBucket::Login), MayEnd, Set, false -> AuthResponse;
     /// `POST /api/refresh`: a new pair; the old refresh token is spent.
     Refresh: Post "/api/refresh" (RefreshRequest), Refresh, Body::OptionalJson(AUTH_BODY_LIMIT), None, MayEnd, Set, false -> AuthResponse;
     /// `POST /api/logout`: ends the current session.
-    Logout: Post "/api/logout" (()), Session, NoBody, None, MayEnd, Clear, false -> OkBody;
+    Logout: Post "/api/logout" (()), SessionOrRefresh, NoBody, None, MayEnd, End, false -> OkBody;
     /// `GET /api/me`.
     Me: Get "/api/me" (()), Session, NoBody, None, Keep, Keep, false -> UserBody;
     /// `GET /api/sessions`.
@@ -228,17 +242,17 @@ routes! {
     /// `DELETE /api/sessions/{id}`.
     RevokeSession: Delete "/api/sessions/{id}" (()), Session, NoBody, None, MayEnd, Keep, false -> OkBody;
     /// `POST /api/password/change`: every other session ends.
-    ChangePassword: Post "/api/password/change" (ChangePasswordRequest), Session, AUTH_JSON, None, MayEnd, Keep, false -> OkBody;
+    ChangePassword: Post "/api/password/change" (ChangePasswordRequest), Session, AUTH_JSON, Some(RateBucket::Password), MayEnd, Keep, false -> OkBody;
     /// `POST /api/password-reset/request`: 202 whether or not the email has an account.
     ResetRequest: Post "/api/password-reset/request" (ResetRequest), Email, AUTH_JSON, Some(RateBucket::Reset), Keep, Keep, false -> OkBody;
     /// `POST /api/password-reset/confirm`: every session ends.
-    ResetConfirm: Post "/api/password-reset/confirm" (ResetConfirm), Token(OpaqueKind::PasswordReset), AUTH_JSON, None, MayEnd, Keep, false -> OkBody;
+    ResetConfirm: Post "/api/password-reset/confirm" (ResetConfirm), Token(OpaqueKind::PasswordReset), AUTH_JSON, Some(RateBucket::Unlock), MayEnd, Keep, false -> OkBody;
     /// `POST /api/email-verification/request`.
-    VerificationRequest: Post "/api/email-verification/request" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    VerificationRequest: Post "/api/email-verification/request" (()), Session, NoBody, Some(RateBucket::Mail), Keep, Keep, false -> OkBody;
     /// `POST /api/email-verification/confirm`.
     VerificationConfirm: Post "/api/email-verification/confirm" (VerificationConfirm), Token(OpaqueKind::EmailVerification), AUTH_JSON, None, Keep, Keep, false -> UserBody;
     /// `DELETE /api/account`: erases the account and all its data.
-    DeleteAccount: Delete "/api/account" (DeleteAccountRequest), Session, AUTH_JSON, None, MayEnd, Clear, false -> OkBody;
+    DeleteAccount: Delete "/api/account" (DeleteAccountRequest), Session, AUTH_JSON, Some(RateBucket::Password), MayEnd, Clear, false -> OkBody;
     /// `GET /api/dev/outbox?email=E`: the mail kept in development.
     DevOutbox: Get "/api/dev/outbox" (()), DevEmail, NoBody, None, Keep, Keep, true -> Outbox;
     /// `GET /api/dev/object`: the object's instance name (a new one after each eviction).

@@ -190,6 +190,30 @@ fn logout_revokes_only_the_current_session_at_once() {
 }
 
 #[test]
+fn logout_with_the_refresh_token_alone_ends_its_session() {
+    let o = object();
+    let a = o.signup("a@b.co", PW, &client("phone")).unwrap();
+    let b = o.login("a@b.co", PW, &client("laptop")).unwrap();
+    o.logout_with_refresh(&a.refresh_token).unwrap();
+    assert!(matches!(
+        principal_of(&o, &a.token),
+        Err(Error::SessionRevoked)
+    ));
+    assert!(o.refresh(&a.refresh_token).is_err());
+    assert!(principal_of(&o, &b.token).is_ok());
+    // The session is gone: a second logout with it, or a token of another kind, is refused.
+    assert!(matches!(
+        o.logout_with_refresh(&a.refresh_token),
+        Err(Error::InvalidToken)
+    ));
+    assert!(matches!(
+        o.logout_with_refresh(&b.token),
+        Err(Error::InvalidToken)
+    ));
+    assert!(principal_of(&o, &b.token).is_ok());
+}
+
+#[test]
 fn sessions_are_listed_and_revoked_one_or_all_others() {
     let o = object();
     let a = o.signup("a@b.co", PW, &client("phone")).unwrap();

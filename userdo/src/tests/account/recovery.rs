@@ -74,6 +74,25 @@ fn a_reset_sets_the_password_revokes_every_session_and_is_single_use() {
 }
 
 #[test]
+fn a_password_change_ends_every_pending_reset_token() {
+    let (o, principal) = object_with_account();
+    let mail = o
+        .request_password_reset("a@b.co", &DefaultTemplates)
+        .unwrap()
+        .unwrap();
+    o.change_password(&principal, PW, "a changed password")
+        .unwrap();
+    assert!(matches!(
+        o.confirm_password_reset(&mail.token, "the attacker's password"),
+        Err(Error::InvalidToken)
+    ));
+    assert!(
+        o.login("a@b.co", "a changed password", &ClientInfo::default())
+            .is_ok()
+    );
+}
+
+#[test]
 fn reset_tokens_expire_are_replaced_by_a_new_request_and_are_not_other_kinds() {
     let (o, _) = object_with_account();
     let first = o
