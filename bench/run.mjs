@@ -127,7 +127,7 @@ export async function api(base, method, path, { token, json } = {}) {
       break;
     } catch (e) {
       // A kept-alive connection the server closed after a wrk run: undici may try it once more.
-      const stale = /UND_ERR_SOCKET|ECONNRESET/.test(String(e.cause?.code ?? ''));
+      const stale = /UND_ERR_SOCKET|ECONNRESET|EPIPE/.test(String(e.cause?.code ?? ''));
       if (!stale || attempt >= 3) throw e;
     }
   }
