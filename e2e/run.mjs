@@ -33,16 +33,24 @@ export const toolEnv = () => ({
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
 });
 
-export const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+/**
+ * A port that is free now, drawn at random below Linux's ephemeral range (32768-60999): a port
+ * the kernel hands out for port-0 binds and outgoing connections can be taken by workerd or a
+ * test's own connection between this check and wrangler's bind (CI saw it: "Address already in
+ * use"). startWorker retries on that error all the same.
+ */
+export const freePort = async () => {
+  for (;;) {
+    const port = 10000 + Math.floor(Math.random() * 22000);
+    const free = await new Promise((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+};
 
 const tail = (path, lines = 40) => {
   try {
@@ -94,7 +102,17 @@ export function configCopy(configPath, work) {
  * data directory unless `persistDir` names one; its output goes to e2e/artifacts/<name>.log.
  * Returns { url, stop, logPath, persistDir } once it answers HTTP.
  */
-export async function startWorker({ name = 'wrangler', vars, persistDir, config: configPath = join(root, 'wrangler.toml') }) {
+export async function startWorker(options) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !/Address already in use/.test(error.message)) throw error;
+    }
+  }
+}
+
+async function startOnce({ name = 'wrangler', vars, persistDir, config: configPath = join(root, 'wrangler.toml') }) {
   const port = await freePort();
   const inspector = await freePort();
   const work = mkdtempSync(join(tmpdir(), 'userdo-e2e-'));
@@ -114,6 +132,12 @@ export async function startWorker({ name = 'wrangler', vars, persistDir, config:
   );
   child.stdout.pipe(log);
   child.stderr.pipe(log);
+  // The last of the output in memory too: the log file's stream may not have caught up when
+  // wrangler dies at startup, and startWorker reads the cause from it.
+  let recent = '';
+  const keep = (chunk) => { recent = (recent + chunk).slice(-8000); };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let exited = false;
   const exit = new Promise((resolve) => child.on('exit', (code) => { exited = true; resolve(code); }));
   const url = `http://127.0.0.1:${port}`;
@@ -130,9 +154,9 @@ export async function startWorker({ name = 'wrangler', vars, persistDir, config:
   // Startup: poll until the server answers (or the process dies, or 60 s pass).
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) {
+    if (exited || /Address already in use/.test(recent)) {
       await stop();
-      throw new Error(`wrangler exited during startup; last lines of ${logPath}:\n${tail(logPath)}`);
+      throw new Error(`wrangler ${exited ? 'exited' : 'failed'} during startup; its last output (${logPath}):\n${recent}`);
     }
     try {
       await fetch(url + '/', { signal: AbortSignal.timeout(2000) });
@@ -140,7 +164,7 @@ export async function startWorker({ name = 'wrangler', vars, persistDir, config:
     } catch {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`wrangler did not answer within 60 s; last lines of ${logPath}:\n${tail(logPath)}`);
+        throw new Error(`wrangler did not answer within 60 s; its last output (${logPath}):\n${recent}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }
