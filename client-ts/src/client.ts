@@ -72,6 +72,16 @@ export interface UserDoClientOptions {
    * live in memory only, and a reload signs out.
    */
   storage?: TokenStorage;
+  /**
+   * Sign in for a page of the worker's own origin (or an allowed one) in a browser, with no token
+   * in any storage a script can read: the refresh token stays in the worker's HttpOnly
+   * `refreshToken` cookie, which every refresh sends (`credentials: 'include'`); the access token
+   * lives in memory. {@link UserDoClient.restore} signs a new page or tab back in from the cookie.
+   * Refreshes of the tabs of one browser take turns (the Web Locks API, where there is one): two
+   * tabs spending one refresh token at once would end the session. Excludes `storage`.
+   * Default false.
+   */
+  cookies?: boolean;
   /** The key under which `storage` keeps the tokens. Default `"userdo.tokens"`. */
   storageKey?: string;
   /** Tokens to start with (e.g. from a server render). Default: those in `storage`, if any. */
@@ -178,6 +188,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     const fetchImpl = options.fetch ?? globalThis.fetch?.bind(globalThis);
     if (!fetchImpl) throw new Error('userdo: no fetch implementation; pass options.fetch');
     this.fetchImpl = fetchImpl;
+    if (options.cookies && options.storage) throw new Error('userdo: options.cookies and options.storage exclude each other');
     this.storage = options.storage;
     this.storageKey = options.storageKey ?? 'userdo.tokens';
     this.tokens = options.tokens ?? loadTokens(this.storage, this.storageKey);
@@ -286,6 +297,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
     const init: RequestInit = { method, headers };
+    if (this.options.cookies) init.credentials = 'include';
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -307,14 +319,27 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
       return Promise.resolve(true);
     }
     if (!this.tokens) return Promise.resolve(false);
-    this.refreshing ??= this.refreshNow(this.tokens.refreshToken).finally(() => {
+    return this.refreshOnce(this.tokens.refreshToken);
+  }
+
+  /** One refresh at a time in this client (and, with `cookies`, in this browser). */
+  private refreshOnce(refreshToken: string): Promise<boolean> {
+    this.refreshing ??= (this.options.cookies ? this.inTurn(() => this.refreshNow(undefined)) : this.refreshNow(refreshToken)).finally(() => {
       this.refreshing = null;
     });
     return this.refreshing;
   }
 
-  private async refreshNow(refreshToken: string): Promise<boolean> {
-    const res = await this.send(routes.refresh.method, routes.refresh.path, { refreshToken }, undefined);
+  /** Runs `fn` holding this origin's refresh lock, where the Web Locks API exists. */
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const locks = (globalThis as { navigator?: { locks?: { request(name: string, fn: () => Promise<T>): Promise<T> } } }).navigator?.locks;
+    return locks ? locks.request('userdo.refresh', fn) : fn();
+  }
+
+  /** Spends `refreshToken`, or without one the `refreshToken` cookie. */
+  private async refreshNow(refreshToken: string | undefined): Promise<boolean> {
+    const body = refreshToken === undefined ? undefined : { refreshToken };
+    const res = await this.send(routes.refresh.method, routes.refresh.path, body, undefined);
     if (!res.ok) {
       // Spent, expired or revoked: the session is over.
       if (res.status === 400 || res.status === 401 || res.status === 403) {
@@ -323,9 +348,23 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
       }
       throw await errorFrom(res);
     }
-    const auth = (await res.json()) as Endpoints['refresh']['response'];
-    this.setTokens({ token: auth.token, refreshToken: auth.refreshToken });
+    this.adopt((await res.json()) as Endpoints['refresh']['response']);
     return true;
+  }
+
+  /** Keeps a new pair: with `cookies`, the access token only (the cookie holds the refresh token). */
+  private adopt(auth: { token: string; refreshToken: string }): void {
+    this.setTokens({ token: auth.token, refreshToken: this.options.cookies ? '' : auth.refreshToken });
+  }
+
+  /**
+   * With `cookies`: signs in from the `refreshToken` cookie (a new page or tab of a signed-in
+   * browser). Resolves whether the client is signed in; without a live session it stays signed
+   * out. Without `cookies`, just says whether it holds tokens.
+   */
+  async restore(): Promise<boolean> {
+    if (!this.options.cookies || this.tokens) return this.tokens !== null;
+    return this.refreshOnce('');
   }
 
   /** Refreshes the access token now (normally not needed: requests do it when it expires). */
@@ -344,7 +383,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
   private async signIn(name: 'signup' | 'login', email: string, password: string): Promise<User> {
     const auth = await this.endpoint(name, { body: { email, password }, auth: false });
     this.realtime.stop(true);
-    this.setTokens({ token: auth.token, refreshToken: auth.refreshToken });
+    this.adopt(auth);
     if (this.listenerCount > 0 && this.options.autoConnect !== false) this.realtime.start();
     return auth.user;
   }

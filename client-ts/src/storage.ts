@@ -12,7 +12,10 @@ export interface TokenStorage {
 export interface Tokens {
   /** The access token (a short-lived JWT), sent as `Authorization: Bearer`. */
   token: string;
-  /** The refresh token (opaque, single use). */
+  /**
+   * The refresh token (opaque, single use). Empty with the client's `cookies` option: the browser
+   * keeps it in an HttpOnly cookie that scripts cannot read.
+   */
   refreshToken: string;
 }
 

@@ -124,12 +124,17 @@ test('a todo added in one page appears in another without a reload, and so does 
   }
 });
 
-test('two tabs of one browser share the sign-in, both update live, and a logout ends both', async () => {
+test('two tabs of one browser share the sign-in from the HttpOnly cookie (no token a script can read), survive a reload, update live, and a logout ends both', async () => {
   const one = await openPage();
   try {
     await signIn(one.page, 'tabs@example.com', PASSWORD, 'Sign up');
+    // No token where a script can read it: not in either storage, not in a cookie scripts see.
+    const readable = await one.page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]));
+    assert.equal(readable, JSON.stringify([{}, {}, '']));
+    const cookies = await one.context.cookies();
+    assert.deepEqual(cookies.map((c) => [c.name, c.httpOnly]).sort(), [['refreshToken', true], ['token', true]]);
     const two = await openPage(one.context);
-    // Signed in from the tokens the first tab left in localStorage.
+    // Signed in from the HttpOnly refresh cookie the first tab's sign-in set.
     await two.page.locator('#whoami', { hasText: 'tabs@example.com' }).waitFor();
     await one.page.locator('#live.open').waitFor();
     await two.page.locator('#live.open').waitFor();
@@ -138,10 +143,23 @@ test('two tabs of one browser share the sign-in, both update live, and a logout 
     await two.page.getByRole('button', { name: 'Add', exact: true }).click();
     await todo(one.page, 'from the second tab').waitFor();
 
+    // A reload signs back in from the cookie, and the first tab's session goes on beside it: the
+    // tabs took turns spending the refresh token.
+    await two.page.reload();
+    await two.page.locator('#whoami', { hasText: 'tabs@example.com' }).waitFor();
+    await two.page.locator('#live.open').waitFor();
+    await one.page.getByLabel('New todo').fill('after the reload');
+    await one.page.getByRole('button', { name: 'Add', exact: true }).click();
+    await todo(two.page, 'after the reload').waitFor();
+
     // One session for both tabs: logging out in one ends it, and the other's socket closes (4001).
     await one.page.locator('#account').getByRole('button', { name: 'Log out' }).click();
     await one.page.locator('#status', { hasText: 'Logged out.' }).waitFor();
     await two.page.locator('#signed-out').waitFor();
+    // The cookies went with the session: a reload stays signed out.
+    assert.deepEqual(await one.context.cookies(), []);
+    await two.page.reload();
+    await two.page.locator('#signed-out').waitFor({ state: 'visible' });
     assert.deepEqual([...one.errors, ...two.errors], []);
   } finally {
     await one.close();

@@ -36,8 +36,9 @@ const ui = {
   refreshSessions: $<HTMLButtonElement>('#refresh-sessions'),
 };
 
-// Tokens in localStorage: a reload keeps the session, and tabs of one browser share it.
-const client = new UserDoClient(location.origin, { storage: localStorage });
+// No token where a script could read it later: the access token lives in this page's memory and the
+// refresh token in the worker's HttpOnly cookie, from which a reload or a new tab signs back in.
+const client = new UserDoClient(location.origin, { cookies: true });
 const todos = client.collection('todos');
 
 // ---- status line ----
@@ -308,9 +309,18 @@ ui.refreshSessions.addEventListener('click', () => void busy(ui.refreshSessions.
 
 // ---- start ----
 
-if (client.signedIn) {
-  void enter();
-} else {
-  leavingOnPurpose = true;
-  leave();
-}
+// Signed in already if this browser has a live session (its refresh cookie); enter() runs then,
+// from onAuthChange.
+void client.restore().then(
+  (signedIn) => {
+    if (!signedIn) {
+      leavingOnPurpose = true;
+      leave();
+    }
+  },
+  (error: unknown) => {
+    leavingOnPurpose = true;
+    leave();
+    sayError(error);
+  },
+);
