@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use validator::Validate;
 use worker::{Context, Env, Method, Request, Response, event};
-use worker_factory::prelude::*;
+use worker_factory::prelude::*; // UserApp, AppCtx, Vars, methods!, user_object!, Tables, Stored, ...
 
 /// A todo: the default worker's table, open to the signed-in user at `/api/tables/todos`.
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
@@ -171,8 +171,9 @@ impl DefaultApp {
 
 impl UserApp for DefaultApp {
     type Call = Call;
-    type Task = Task;
+    type Task = Task; // scheduled work, run by `run_task`; `NoTasks` for none
 
+    // Built in each user's object; `vars.get("NAME")` reads [vars] and secrets.
     fn new(_vars: &Vars) -> Self {
         DefaultApp
     }
@@ -195,6 +196,7 @@ impl UserApp for DefaultApp {
         }
     }
 
+    // The worker's `object_route`s, with the client's method and path.
     async fn fetch(&self, ctx: &AppCtx<'_>, req: Request) -> Result<Response> {
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/api/visits") => {
@@ -210,12 +212,12 @@ impl UserApp for DefaultApp {
 }
 
 user_object!(UserObject, DefaultApp);
-limiter_object!(RateLimiter);
+limiter_object!(RateLimiter); // exact rate-limit counters
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    UserDoWorker::new("USERDO")
-        // A worker-side route: runs only for a live session and receives its user.
+    UserDoWorker::new("USERDO") // the Durable Object binding name of your wrangler.toml
+        // Answered in the worker, for a live session (confirmed in the user's object first).
         .route(Method::Get, "/api/hello", |_req, auth| async move {
             respond(200, &json!({ "hello": auth.user.email }))
         })
@@ -240,7 +242,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
                 respond(200, &json!({ "greeting": format!("hello, {name}") }))
             },
         )
-        // A route answered inside the user's object by `DefaultApp::fetch` (one trip there).
+        // Answered in the user's object by `DefaultApp::fetch`: one trip, the session checked there.
         .object_route(Method::Post, "/api/visits")
         .fetch(req, env)
         .await

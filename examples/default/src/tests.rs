@@ -147,3 +147,60 @@ fn remind_later_refuses_a_bad_title_and_delay_at_once() {
         "nothing scheduled"
     );
 }
+
+/// The README's Rust code is this crate's compiled source, not a copy that can drift: every
+/// ```` ```rust ```` block in it follows a marker naming its file (`<!-- from examples/... -->`),
+/// and each of its parts between `// ...` elisions is a run of that file's lines, as they are.
+/// A block that shows what a macro stands for is marked `<!-- illustration -->` instead.
+#[test]
+fn the_readme_code_is_the_compiled_source() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let (mut checked, mut i) = (0, 0);
+    while i < lines.len() {
+        if lines[i] != "```rust" {
+            i += 1;
+            continue;
+        }
+        let end = i + lines[i..].iter().position(|l| *l == "```").unwrap();
+        let marker = lines[..i]
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap();
+        if *marker == "<!-- illustration -->" {
+            i = end + 1;
+            continue;
+        }
+        let path = marker
+            .strip_prefix("<!-- from ")
+            .and_then(|m| m.strip_suffix(" -->"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "README line {}: a rust block without a source marker",
+                    i + 1
+                )
+            });
+        let source = std::fs::read_to_string(format!("{root}/{path}")).unwrap();
+        let source: Vec<&str> = source.lines().collect();
+        let block = &lines[i + 1..end];
+        for part in block.split(|l| l.trim_start().starts_with("// ...")) {
+            let start = part.iter().position(|l| !l.trim().is_empty());
+            let stop = part.iter().rposition(|l| !l.trim().is_empty());
+            let (Some(start), Some(stop)) = (start, stop) else {
+                continue;
+            };
+            let part = &part[start..=stop];
+            assert!(
+                source.windows(part.len()).any(|w| w == part),
+                "README line {}: this part is not in {path} as it is:\n{}",
+                i + 1,
+                part.join("\n")
+            );
+        }
+        checked += 1;
+        i = end + 1;
+    }
+    assert!(checked >= 3, "only {checked} checked blocks");
+}
