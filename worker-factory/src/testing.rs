@@ -57,7 +57,9 @@ impl<A: UserApp> TestUser<A> {
                 "test@example.com",
                 "correct horse battery",
                 &client,
-                &mut |user| app.on_signup(&ctx, user),
+                &mut |user| {
+                    crate::app::without_waiting("UserApp::on_signup", app.on_signup(&ctx, user))
+                },
             )?
         };
         let claims = core
@@ -195,7 +197,11 @@ mod tests {
             }]
         }
 
-        fn on_signup(&self, ctx: &AppCtx<'_>, _user: &userdo::api::User) -> userdo::Result<()> {
+        async fn on_signup(
+            &self,
+            ctx: &AppCtx<'_>,
+            _user: &userdo::api::User,
+        ) -> userdo::Result<()> {
             assert!(ctx.caller().is_none());
             ctx.kv_put("greeting", &json!(self.greeting))
         }
@@ -250,5 +256,54 @@ mod tests {
         let before = user.ctx().now_ms();
         user.clock().advance(60_000);
         assert_eq!(user.ctx().now_ms(), before + 60_000);
+    }
+
+    /// A signup hook that is `async`: it may await the application's own async code, which
+    /// finishes at once; one that waits for I/O fails the signup.
+    #[derive(Debug)]
+    struct Hooked {
+        wait: bool,
+    }
+
+    impl Hooked {
+        async fn welcome(&self, ctx: &AppCtx<'_>) -> userdo::Result<()> {
+            ctx.kv_put("welcome", &json!(true))
+        }
+    }
+
+    impl UserApp for Hooked {
+        type Call = userdo::rpc::NoMethods;
+        type Task = userdo::tasks::NoTasks;
+
+        fn new(vars: &Vars) -> Self {
+            Hooked {
+                wait: vars.get("WAIT").is_some(),
+            }
+        }
+
+        async fn on_signup(
+            &self,
+            ctx: &AppCtx<'_>,
+            _user: &userdo::api::User,
+        ) -> userdo::Result<()> {
+            self.welcome(ctx).await?;
+            if self.wait {
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_async_signup_hook_runs_in_the_signup() {
+        let user = TestUser::<Hooked>::signed_up(Vars::none()).unwrap();
+        assert_eq!(user.ctx().kv_get("welcome").unwrap(), Some(json!(true)));
+    }
+
+    #[test]
+    fn a_signup_hook_that_waits_for_io_fails_the_signup() {
+        let e = TestUser::<Hooked>::signed_up(Vars::from_pairs([("WAIT", "1")])).unwrap_err();
+        assert_eq!(e.status(), 500);
+        assert!(e.to_string().contains("UserApp::on_signup waited"), "{e}");
     }
 }

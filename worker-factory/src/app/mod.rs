@@ -82,9 +82,14 @@ pub trait UserApp: Sized + 'static {
 
     /// Runs in the user's object when an account is created, inside the signup's transaction:
     /// what it writes (tables, KV) commits with the account, and if it returns an error (or
-    /// panics) no account exists and the client gets that error. It is not `async`: nothing may
-    /// wait inside a transaction. `ctx.caller()` is `None` here.
-    fn on_signup(&self, _ctx: &AppCtx<'_>, _user: &User) -> Result<()> {
+    /// panics) no account exists and the client gets that error. `ctx.caller()` is `None` here.
+    ///
+    /// It is `async`, so it can call the application's own async methods, but it must not wait
+    /// for I/O (a `fetch`, a timer): nothing may wait inside a transaction. Every `AppCtx`
+    /// operation is synchronous, so a hook made of them finishes at its first poll; a hook still
+    /// pending then fails the signup with 500 `internal` and no account (the log says why).
+    /// Schedule a task (`ctx.schedule`) for work that waits.
+    async fn on_signup(&self, _ctx: &AppCtx<'_>, _user: &User) -> Result<()> {
         Ok(())
     }
 
@@ -200,4 +205,21 @@ macro_rules! user_object {
         }
         pub use __userdo_object::$name;
     };
+}
+
+/// Runs `future` to its end without waiting: polled once, as the synchronous parts of the
+/// object (a transaction) need; a future that is still pending is an error naming `what`.
+pub(crate) fn without_waiting<T>(
+    what: &str,
+    future: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(result) => result,
+        std::task::Poll::Pending => Err(Error::internal(format!(
+            "{what} waited for I/O inside the signup's transaction, where nothing may wait; \
+             schedule a task for that work instead"
+        ))),
+    }
 }

@@ -22,7 +22,7 @@ impl<A: UserApp> UserDoObject<A> {
     ) -> Result<Response> {
         let ctx = self.ctx(core, None);
         let auth = core.signup_with(email, password, client, &mut |user| {
-            self.app.on_signup(&ctx, user)
+            crate::app::without_waiting("UserApp::on_signup", self.app.on_signup(&ctx, user))
         })?;
         respond(201, &auth)
     }
