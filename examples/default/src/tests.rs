@@ -151,7 +151,6 @@ fn remind_later_refuses_a_bad_title_and_delay_at_once() {
 /// The README's Rust code is this crate's compiled source, not a copy that can drift: every
 /// ```` ```rust ```` block in it follows a marker naming its file (`<!-- from examples/... -->`),
 /// and each of its parts between `// ...` elisions is a run of that file's lines, as they are.
-/// A block that shows what a macro stands for is marked `<!-- illustration -->` instead.
 #[test]
 fn the_readme_code_is_the_compiled_source() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -169,10 +168,6 @@ fn the_readme_code_is_the_compiled_source() {
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap();
-        if *marker == "<!-- illustration -->" {
-            i = end + 1;
-            continue;
-        }
         let path = marker
             .strip_prefix("<!-- from ")
             .and_then(|m| m.strip_suffix(" -->"))

@@ -76,11 +76,63 @@ impl UserApp for Shop {
 }
 
 user_object!(BlogUser, Blog);
-// A second object in one crate goes in a module of its own (`user_object!` writes a module of
-// glue, one name per scope).
+
+// The shop's object, written out by hand: what `user_object!(ShopUser, Shop)` stands for. The
+// attribute writes undocumented glue, hence a module of its own with `allow(missing_docs)`.
+#[allow(missing_docs)]
 mod shop_object {
     use super::Shop;
-    worker_factory::user_object!(ShopUser, Shop);
+
+    #[worker::durable_object]
+    pub struct ShopUser {
+        inner: worker_factory::UserDoObject<Shop>,
+    }
+
+    impl worker::DurableObject for ShopUser {
+        fn new(state: worker::State, env: worker::Env) -> Self {
+            // Builds the application with `Shop::new(&Vars::from_env(&env))`.
+            Self {
+                inner: worker_factory::UserDoObject::new(state, env),
+            }
+        }
+
+        async fn fetch(&self, req: worker::Request) -> worker::Result<worker::Response> {
+            self.inner.fetch(req).await
+        }
+
+        // The hibernation API and the alarm call these; each delegates the same way.
+        async fn websocket_message(
+            &self,
+            ws: worker::WebSocket,
+            message: worker::WebSocketIncomingMessage,
+        ) -> worker::Result<()> {
+            self.inner.websocket_message(ws, message).await
+        }
+
+        async fn websocket_close(
+            &self,
+            ws: worker::WebSocket,
+            code: usize,
+            reason: String,
+            was_clean: bool,
+        ) -> worker::Result<()> {
+            self.inner
+                .websocket_close(ws, code, reason, was_clean)
+                .await
+        }
+
+        async fn websocket_error(
+            &self,
+            ws: worker::WebSocket,
+            error: worker::Error,
+        ) -> worker::Result<()> {
+            self.inner.websocket_error(ws, error).await
+        }
+
+        async fn alarm(&self) -> worker::Result<worker::Response> {
+            self.inner.alarm().await
+        }
+    }
 }
 pub use shop_object::ShopUser;
 limiter_object!(RateLimiter);
