@@ -10,7 +10,7 @@
 // profile, build without wasm-opt (bash scripts/build-worker.sh), which keeps the name section.
 import { join } from 'node:path';
 import { testVars } from '../e2e/run.mjs';
-import { api, expectOk, fanOut, openSockets, root, seedSqlite, startWrangler, stopAll, wrk } from './run.mjs';
+import { api, expectOk, fanOut, openSockets, root, seedTodos, startWrangler, stopAll, wrk } from './run.mjs';
 
 const which = process.argv[2] ?? 'me';
 const seconds = Number(process.argv[3] ?? 5);
@@ -40,10 +40,7 @@ try {
     if (!request) throw new Error(`unknown scenario ${which}`);
   }
   if (which === 'query100k') {
-    await expectOk(api(server.url, 'GET', '/api/tables/todos?limit=1', { token }), 'todos');
-    await server.stop();
-    seedSqlite(server.persistDir, 100_000);
-    server = await startWrangler({ ...options, persistDir: server.persistDir });
+    await seedTodos(server.url, token, 100_000);
   }
   if (which === 'fanout') {
     sockets = await openSockets(server.url, token, 1000);

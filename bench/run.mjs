@@ -5,8 +5,8 @@
 //
 //   node bench/run.mjs                 (make bench)
 //   BENCH_SECONDS=10                   measured seconds per scenario (after BENCH_WARMUP=3 s of warm-up)
-//   BENCH_HTTP_ROWS=10000              the rows of the first query scenario, inserted over HTTP
-//   BENCH_ROWS=100000                  the rows of the second, the rest written into the object's SQLite
+//   BENCH_HTTP_ROWS=10000              the rows of the first query scenario
+//   BENCH_ROWS=100000                  the rows of the second (both seeded through the batch endpoint)
 //   BENCH_SKIP_BUILD=1                 use the builds that exist
 //   BENCH_OUT=BENCHMARKS.md            where the report goes ("-" for nowhere)
 //
@@ -16,10 +16,9 @@
 // load shape in the same run.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { configCopy, freePort, stopGroup, testVars, toolEnv } from '../e2e/run.mjs';
 
@@ -176,60 +175,37 @@ function scenario(base, request) {
   return wrk(base, request, SECONDS);
 }
 
-/** Inserts todos over HTTP, 16 at a time, until the user has `target` of them (about half done). */
-async function seedTodos(base, token, target) {
+/**
+ * Inserts todos through `POST /api/tables/todos/batch`, 1000 rows a request, until the user has
+ * `target` of them (about half done), as an application would bulk-load; each row also gets its
+ * change event, as a row created alone does.
+ */
+export async function seedTodos(base, token, target) {
   const started = performance.now();
   const count = async () => (await expectOk(api(base, 'GET', '/api/tables/todos?limit=1', { token }), 'count todos')).body.count;
-  let next = await count();
-  const worker = async () => {
-    while (next < target) {
-      const i = next++;
-      await expectOk(api(base, 'POST', '/api/tables/todos', { token, json: { title: `seeded todo ${i}`, done: i % 2 === 0 } }), 'seed');
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  for (let next = await count(); next < target;) {
+    const rows = Array.from({ length: Math.min(1000, target - next) }, (_, k) => ({ title: `seeded todo ${next + k}`, done: (next + k) % 2 === 0 }));
+    await expectOk(api(base, 'POST', '/api/tables/todos/batch', { token, json: { rows } }), 'seed batch');
+    next += rows.length;
+  }
   return { rows: await count(), seconds: (performance.now() - started) / 1000 };
 }
 
 /**
- * Writes todos straight into the user object's SQLite file (wrangler stopped) until the table has
- * `target` rows, in the table code's layout (userdo/src/table/rows.rs: id, data JSON, created_at,
- * updated_at), with creation times before the existing rows', about half of them done. The
- * change feed gets no events for them: no socket or replay is involved in what they serve.
+ * Opens `n` WebSockets of the token's session, each with its own ticket; with `token` null, `n`
+ * sockets of the fan-out floor (`GET /ws`, no ticket).
  */
-export function seedSqlite(persistDir, target) {
-  const started = performance.now();
-  const dir = join(persistDir, 'v3', 'do', 'userdo-UserObject');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite'));
-  let db;
-  for (const f of files) {
-    const candidate = new DatabaseSync(join(dir, f));
-    const has = candidate.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_userdo_table_todos'").get();
-    if (has) { db = candidate; break; }
-    candidate.close();
-  }
-  if (!db) throw new Error(`no object with a todos table under ${dir}`);
-  const { n, oldest } = db.prepare('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM _userdo_table_todos').get();
-  const insert = db.prepare('INSERT INTO _userdo_table_todos (id, data, created_at, updated_at) VALUES (?, ?, ?, ?)');
-  db.exec('BEGIN');
-  for (let i = 1; i <= target - n; i++) {
-    const at = oldest - i;
-    insert.run(randomBytes(16).toString('hex'), JSON.stringify({ title: `seeded todo ${i}`, done: i % 2 === 0 }), at, at);
-  }
-  db.exec('COMMIT');
-  const rows = db.prepare('SELECT COUNT(*) AS n FROM _userdo_table_todos').get().n;
-  db.close();
-  return { rows, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Opens `n` WebSockets of the token's session, each with its own ticket. */
 export async function openSockets(base, token, n) {
   const sockets = [];
   const wsBase = base.replace(/^http/, 'ws');
+  const socketUrl = async () => {
+    if (token === null) return `${wsBase}/ws`;
+    const { body } = await expectOk(api(base, 'POST', '/api/ws/ticket', { token }), 'ticket');
+    return `${wsBase}/api/ws?ticket=${encodeURIComponent(body.ticket)}`;
+  };
   for (let i = 0; i < n; i += CONCURRENCY) {
     const batch = Array.from({ length: Math.min(CONCURRENCY, n - i) }, async () => {
-      const { body } = await expectOk(api(base, 'POST', '/api/ws/ticket', { token }), 'ticket');
-      const ws = new WebSocket(`${wsBase}/api/ws?ticket=${encodeURIComponent(body.ticket)}`);
+      const ws = new WebSocket(await socketUrl());
       await new Promise((resolve, reject) => {
         ws.addEventListener('open', resolve, { once: true });
         ws.addEventListener('error', () => reject(new Error('WebSocket refused')), { once: true });
@@ -247,7 +223,10 @@ export async function openSockets(base, token, n) {
   return sockets;
 }
 
-/** Rounds of one KV write; each round's time is from sending the write until the last socket has its event. */
+/**
+ * Rounds of one KV write (with `token` null: the fan-out floor's `POST /send`); each round's time
+ * is from sending the write until the last socket has its event.
+ */
 export async function fanOut(base, token, sockets, rounds = 10) {
   const times = [];
   const firsts = [];
@@ -258,7 +237,7 @@ export async function fanOut(base, token, sockets, rounds = 10) {
       s.waiter = (m) => { s.waiter = null; first ??= performance.now(); resolve(m); };
     })));
     const started = performance.now();
-    await expectOk(api(base, 'PUT', '/api/kv/fan', { token, json: { round } }), 'fan-out write');
+    await expectOk(token === null ? api(base, 'POST', '/send') : api(base, 'PUT', '/api/kv/fan', { token, json: { round } }), 'fan-out write');
     const answered = performance.now();
     const timeout = sleep(30_000).then(() => { throw new Error(`fan-out to ${sockets.length} sockets: not every socket had the event within 30 s`); });
     await Promise.race([arrived, timeout]);
@@ -352,23 +331,30 @@ async function main() {
       () => scenario(base, { path: query, token }));
   };
   const small = Math.min(HTTP_ROWS, ROWS);
-  log(`seeding todos over HTTP up to ${small} rows`);
+  log(`seeding todos through the batch endpoint up to ${small} rows`);
   const seeded = await seedTodos(app.url, token, small);
   log(`${seeded.rows} rows after ${fmt(seeded.seconds, 0)} s of seeding`);
   await queryScenario(app.url);
 
-  log('WebSocket fan-out');
-  const fan = [];
-  let sockets = [];
-  for (const n of [100, 1000]) {
-    sockets = sockets.concat(await openSockets(app.url, token, n - sockets.length));
-    fan.push({ n, ...(await fanOut(app.url, token, sockets)) });
-    log(`fan-out to ${n} sockets: p50 ${fmt(fan.at(-1).p50)} ms`);
-  }
-  await Promise.all(sockets.map((s) => new Promise((resolve) => {
+  log('WebSocket fan-out, ours and the fan-out floor (a JavaScript object sending a constant)');
+  const fanFloor = await startWrangler({ name: 'fanout-floor', configPath: join(root, 'bench', 'fanout-floor', 'wrangler.toml') });
+  const closeAll = (list) => Promise.all(list.map((s) => new Promise((resolve) => {
     s.ws.addEventListener('close', resolve, { once: true });
     s.ws.close();
   })));
+  const fan = [];
+  let sockets = [];
+  let floorSockets = [];
+  for (const n of [100, 1000]) {
+    floorSockets = floorSockets.concat(await openSockets(fanFloor.url, null, n - floorSockets.length));
+    const floorRun = await fanOut(fanFloor.url, null, floorSockets);
+    sockets = sockets.concat(await openSockets(app.url, token, n - sockets.length));
+    fan.push({ n, ...(await fanOut(app.url, token, sockets)), floor: floorRun });
+    log(`fan-out to ${n} sockets: p50 ${fmt(fan.at(-1).p50)} ms, the floor ${fmt(floorRun.p50)} ms`);
+  }
+  await closeAll(sockets);
+  await closeAll(floorSockets);
+  await fanFloor.stop();
 
   log('PBKDF2 in wasm (floor GET /pbkdf2, minus a floor GET /) and native');
   const timeGet = async (path, n) => { const t = []; for (let i = 0; i < n; i++) t.push((await expectOk(api(floor.url, 'GET', path), path)).ms); return median(t); };
@@ -379,28 +365,26 @@ async function main() {
   const native = JSON.parse(run(nativeBin, ['600000', '5']).stdout);
   const native100k = JSON.parse(run(nativeBin, ['100000', '5']).stdout);
 
-  // The large table: HTTP inserts run at the insert scenario's rate (minutes for 100,000 rows on
-  // a small machine), so the rest are written straight into the user object's SQLite file while
-  // wrangler is stopped, as the table code writes them (see seedSqlite). Then wrangler starts
-  // again on the same data: a restart's cold start, and the first request into a large object.
-  await app.stop();
-  let direct;
+  // The large table, through the batch endpoint too; then wrangler starts again on the same data:
+  // a restart's cold start, and the first request into a large object.
+  let big;
   if (ROWS > seeded.rows) {
-    log(`writing todos into the object's SQLite file up to ${ROWS} rows`);
-    direct = seedSqlite(app.persistDir, ROWS);
-    log(`${direct.rows} rows after ${fmt(direct.seconds, 1)} s`);
+    log(`seeding todos through the batch endpoint up to ${ROWS} rows`);
+    big = await seedTodos(app.url, token, ROWS);
+    log(`${big.rows} rows after ${fmt(big.seconds, 1)} s`);
   }
+  await app.stop();
   const again = await startWrangler({ name: 'default-restart', configPath: join(root, 'wrangler.toml'), vars, persistDir: app.persistDir });
   const firstMe = await expectOk(api(again.url, 'GET', '/api/me', { token }), 'me after restart');
   const nextMe = [];
   for (let i = 0; i < 9; i++) nextMe.push((await expectOk(api(again.url, 'GET', '/api/me', { token }), 'me')).ms);
-  if (direct) await queryScenario(again.url);
+  if (big) await queryScenario(again.url);
   // One request at a time: the latency of a request alone, without 15 others queued in the object.
   const alone = {};
   for (const [name, base, request] of [
     ['floor', floor.url, { path: '/' }],
     ['GET /api/me', again.url, { path: '/api/me', token }],
-    [`the query on ${(direct?.rows ?? seeded.rows).toLocaleString('en')} rows`, again.url, { path: query, token }],
+    [`the query on ${(big?.rows ?? seeded.rows).toLocaleString('en')} rows`, again.url, { path: query, token }],
   ]) {
     wrk(base, { ...request, connections: 1 }, 1);
     alone[name] = wrk(base, { ...request, connections: 1 }, 5);
@@ -411,6 +395,13 @@ async function main() {
   add(`login: POST /api/login (PBKDF2 ${ITERATIONS.toLocaleString('en')} iterations)`,
     () => wrk(again.url, { method: 'POST', path: '/api/login', body: { email, password: PASSWORD } }, Math.max(SECONDS, 20)));
   await again.stop();
+  // Login at the cost the WebCrypto-based peers use (100,000 iterations), on a worker of its own.
+  const cheap = await startWrangler({ name: 'default-100k', configPath: join(root, 'wrangler.toml'), vars: { ...vars, PBKDF2_ITERATIONS: '100000' } });
+  const cheapEmail = `bench-100k-${Date.now()}@example.com`;
+  await expectOk(api(cheap.url, 'POST', '/api/signup', { json: { email: cheapEmail, password: PASSWORD } }), 'signup 100k');
+  add('login: POST /api/login (PBKDF2 100,000 iterations)',
+    () => wrk(cheap.url, { method: 'POST', path: '/api/login', body: { email: cheapEmail, password: PASSWORD } }, Math.max(SECONDS, 20)));
+  await cheap.stop();
   await floor.stop();
   const spread = (key) => `${fmt(Math.min(...floors.map((f) => f[key])), key === 'rps' ? 0 : 2)} to ${fmt(Math.max(...floors.map((f) => f[key])), key === 'rps' ? 0 : 2)}`;
 
@@ -422,14 +413,14 @@ async function main() {
     lines.push(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.errors} | ${fmt(r.floor.rps, 0)} | ${fmt(r.floor.p50, 2)} | ${fmt(r.rps / r.floor.rps, 2)} | ${fmt(r.p50 / r.floor.p50, 2)} |`);
   }
   const extra = [`- The floor (bench/floor: GET / → one Durable Object → a constant) ran just before each scenario, at the same load shape: ${spread('rps')} req/s, p50 ${spread('p50')} ms over the run`];
-  for (const f of fan) extra.push(`- WebSocket fan-out to ${f.n} sockets of one user, one KV write, until the last socket has the event: p50 ${fmt(f.p50)} ms of 10 rounds (all: ${f.times.map((t) => fmt(t, 0)).join(', ')} ms); the first socket had it at p50 ${fmt(f.firstP50)} ms, the write's answer came at ${fmt(f.writeP50)} ms`);
+  for (const f of fan) extra.push(`- WebSocket fan-out to ${f.n} sockets of one user, one KV write, until the last socket has the event: p50 ${fmt(f.p50)} ms of 10 rounds (all: ${f.times.map((t) => fmt(t, 0)).join(', ')} ms); the first socket had it at p50 ${fmt(f.firstP50)} ms, the write's answer came at ${fmt(f.writeP50)} ms. The fan-out floor (bench/fanout-floor: a JavaScript object sending one constant to each of its ${f.n} hibernating sockets): p50 ${fmt(f.floor.p50)} ms, so ours is ${fmt(f.p50 / f.floor.p50, 2)}× the floor`);
   extra.push(`- One request at a time (wrk -c1, 5 s): ${Object.entries(alone).map(([n, r]) => `${n} p50 ${fmt(r.p50, 2)} ms`).join(', ')}`);
   extra.push(`- Bundle (wrangler deploy --dry-run): default worker ${bundle.gzip ?? '?'} KiB gzipped (${bundle.raw ?? '?'} KiB raw); the floor ${floorBundle.gzip ?? '?'} KiB gzipped`);
   extra.push(`- Cold start, spawn of \`wrangler dev\` to its first HTTP answer: default worker ${fmt(app.startMs, 0)} ms, floor ${fmt(floor.startMs, 0)} ms; after a restart on the same data ${fmt(again.startMs, 0)} ms`);
-  extra.push(`- First request into an object: the floor's new object ${fmt(floorFirst.ms)} ms; signup (a new user object, PBKDF2 included) ${fmt(signup.ms, 0)} ms; GET /api/me into the existing user object (${(direct?.rows ?? seeded.rows).toLocaleString('en')} rows) after the restart ${fmt(firstMe.ms)} ms, then p50 ${fmt(median(nextMe))} ms`);
+  extra.push(`- First request into an object: the floor's new object ${fmt(floorFirst.ms)} ms; signup (a new user object, PBKDF2 included) ${fmt(signup.ms, 0)} ms; GET /api/me into the existing user object (${(big?.rows ?? seeded.rows).toLocaleString('en')} rows) after the restart ${fmt(firstMe.ms)} ms, then p50 ${fmt(median(nextMe))} ms`);
   extra.push(`- PBKDF2-HMAC-SHA256 (userdo::password, one login's work): 600,000 iterations ${fmt(wasmPbkdf2, 0)} ms in wasm under workerd vs ${fmt(native.p50_ms, 0)} ms native (${fmt(wasmPbkdf2 / native.p50_ms, 1)}×); 100,000 iterations ${fmt(wasmPbkdf2_100k, 0)} ms vs ${fmt(native100k.p50_ms, 0)} ms`);
-  extra.push(`- Seeding: ${seeded.rows.toLocaleString('en')} todos over HTTP (POST at concurrency 16, about half done) took ${fmt(seeded.seconds, 0)} s in all` +
-    (direct ? `; the next ${(direct.rows - seeded.rows).toLocaleString('en')} were written into the object's SQLite file with wrangler stopped (${fmt(direct.seconds, 1)} s), since HTTP at the insert rate would take about ${fmt((direct.rows - seeded.rows) / results.find((r) => r.name.startsWith('table insert')).rps / 60, 0)} min` : ''));
+  extra.push(`- Seeding through POST /api/tables/todos/batch (1000 rows a request, one at a time, about half done): ${seeded.rows.toLocaleString('en')} todos in ${fmt(seeded.seconds, 1)} s` +
+    (big ? `, then ${(big.rows - seeded.rows).toLocaleString('en')} more in ${fmt(big.seconds, 1)} s (${fmt((big.rows - seeded.rows) / big.seconds, 0)} rows/s; single POSTs ran at ${fmt(results.find((r) => r.name.startsWith('table insert')).rps, 0)} rows/s at c16)` : ''));
 
   // The issue's targets, reported and never asserted.
   const row = (prefix) => results.find((r) => r.name.startsWith(prefix));
@@ -438,13 +429,20 @@ async function main() {
   const mark = (ok) => (ok ? 'met' : 'missed');
   const kvRatio = row('KV read').rps / row('KV read').floor.rps;
   const meRatio = row('GET /api/me').rps / row('GET /api/me').floor.rps;
-  const fan1000 = fan.find((f) => f.n === 1000)?.p50;
-  extra.push('', 'Targets (issue 7; reported, not asserted):',
-    `- KV read at ≥ 0.70 of the floor's req/s: ${fmt(kvRatio, 2)}, ${mark(kvRatio >= 0.7)}`,
-    `- GET /api/me at ≥ 0.70 of the floor's req/s: ${fmt(meRatio, 2)}, ${mark(meRatio >= 0.7)}`,
-    `- the indexed query on ${bigQuery?.name.match(/on ([\d,]+) rows/)?.[1] ?? '?'} rows under 5 ms p50: ${fmt(aloneQuery?.p50, 2)} ms one at a time (the floor alone: ${fmt(alone.floor.p50, 2)} ms, so the query adds ${fmt(aloneQuery?.p50 - alone.floor.p50, 2)} ms), ${fmt(bigQuery?.p50, 2)} ms at concurrency 16, ${mark(aloneQuery?.p50 < 5)}`,
-    `- fan-out to 1,000 sockets under 100 ms: ${fmt(fan1000)} ms, ${mark(fan1000 < 100)}`,
-    `- bundle under 600 KB gzipped: ${bundle.gzip ?? '?'} KiB, ${mark(bundle.gzip * 1.024 < 600)}`);
+  const ratio = (prefix) => row(prefix).rps / row(prefix).floor.rps;
+  const fanRatio = (n) => { const f = fan.find((x) => x.n === n); return f && f.p50 / f.floor.p50; };
+  const login100k = row('login: POST /api/login (PBKDF2 100,000');
+  const atLeast = (name, value, target) => `- ${name} at ≥ ${fmt(target, 2)} of the floor's req/s: ${fmt(value, 2)}, ${mark(value >= target)}`;
+  extra.push('', "Targets (issue 14; reported, not asserted):",
+    atLeast('KV read', kvRatio, 0.8),
+    atLeast('GET /api/me', meRatio, 0.8),
+    atLeast('KV write', ratio('KV write'), 0.7),
+    atLeast('table insert', ratio('table insert'), 0.7),
+    `- login at PBKDF2 100,000 at ≥ the TypeScript userdo's 37 req/s (WebCrypto; issue 14's measurement, not rerun here): ${fmt(login100k?.rps, 1)} req/s, ${mark(login100k?.rps >= 37)}`,
+    `- the indexed query on ${bigQuery?.name.match(/on ([\d,]+) rows/)?.[1] ?? '?'} rows at ≤ 1.5× the floor's latency one at a time: ${fmt(aloneQuery?.p50, 2)} ms against ${fmt(alone.floor.p50, 2)} ms (${fmt(aloneQuery?.p50 / alone.floor.p50, 2)}×), ${mark(aloneQuery?.p50 <= 1.5 * alone.floor.p50)}`,
+    ...[100, 1000].map((n) => `- fan-out to ${n.toLocaleString('en')} sockets at ≤ 1.2× the fan-out floor: ${fmt(fanRatio(n), 2)}×, ${mark(fanRatio(n) <= 1.2)}`),
+    `- bundle at most 500 KiB gzipped: ${bundle.gzip ?? '?'} KiB, ${mark(bundle.gzip <= 500)}`,
+    `- cold start against the floor's: ${fmt(app.startMs, 0)} ms against ${fmt(floor.startMs, 0)} ms (${fmt(app.startMs / floor.startMs, 2)}×), reported`);
   const table = lines.join('\n');
   console.log(`\n${table}\n\n${extra.join('\n')}\n`);
 

@@ -599,6 +599,14 @@ export class Collection<T, Input = Partial<T>> {
     return (await this.client.endpoint('tableCreate', { params: { table: this.name }, body: fields })).row as Row<T>;
   }
 
+  /**
+   * `POST /batch`: creates 1 to 1000 rows in one transaction (all of them, or none if one is
+   * invalid: the error's `details` name `rows[i].field`); each gets its own change event, in order.
+   */
+  async createMany(rows: Input[]): Promise<Row<T>[]> {
+    return (await this.client.endpoint('tableBatch', { params: { table: this.name }, body: { rows } })).rows as Row<T>[];
+  }
+
   /** `GET /{id}`: the row, or `undefined` when there is none. */
   async get(id: string): Promise<Row<T> | undefined> {
     try {
@@ -619,10 +627,13 @@ export class Collection<T, Input = Partial<T>> {
     await this.client.endpoint('tableDelete', { params: { table: this.name, id } });
   }
 
-  /** `GET ?where=..&orderBy=..&limit=..&offset=..`: the rows and the count of all matches. */
-  async query(options: QueryOptions<T> = {}): Promise<{ rows: Row<T>[]; count: number }> {
-    const { rows, count } = await this.client.endpoint('tableList', { params: { table: this.name }, query: queryString(options).replace(/^\?/, '') });
-    return { rows: rows as Row<T>[], count };
+  /**
+   * `GET ?where=..&orderBy=..&limit=..&offset=..`: the page of rows and how many match over every
+   * page, counted up to 10,000 (beyond, `count` is 10,000 and `countCapped` is true).
+   */
+  async query(options: QueryOptions<T> = {}): Promise<{ rows: Row<T>[]; count: number; countCapped?: true }> {
+    const { rows, count, countCapped } = await this.client.endpoint('tableList', { params: { table: this.name }, query: queryString(options).replace(/^\?/, '') });
+    return countCapped ? { rows: rows as Row<T>[], count, countCapped: true } : { rows: rows as Row<T>[], count };
   }
 
   /** Calls `fn` for every change to the table (and `{op: 'resync'}` when events were missed). */

@@ -12,6 +12,12 @@ export interface AuthResponse {
   user: User;
 }
 
+/** The body of `POST /api/tables/{table}/batch`: `{rows}`, 1 to 1000 of them. */
+export interface BatchRequest {
+  /** The rows to create, each as `POST /api/tables/{table}` takes it. */
+  rows: unknown[];
+}
+
 /**
  * The default application's remote methods (`POST /api/rpc`, or a WebSocket frame). The
  * browser client's `rpc.clearCompleted()` and `rpc.renameTodo({id, title})` are generated
@@ -206,11 +212,19 @@ export interface Revoked {
   revoked: number;
 }
 
-/** `{rows, count}`. */
+/** `{rows, count}`, and `countCapped: true` when more than 10,000 rows match. */
 export interface RowList {
-  /** How many rows match, over every page. */
+  /** How many rows match, over every page, counted up to 10,000. */
   count: number;
+  /** Present (and `true`) when more rows match than `count` says: it stopped at 10,000. */
+  countCapped?: boolean;
   /** The page of rows. */
+  rows: unknown[];
+}
+
+/** `{rows}`: the rows a batch created, in the order given. */
+export interface RowsCreated {
+  /** Each with `id`, `createdAt` and `updatedAt`. */
   rows: unknown[];
 }
 
@@ -381,6 +395,7 @@ export const routes = {
   dataPost: { method: "POST", path: "/data" },
   tableList: { method: "GET", path: "/api/tables/{table}" },
   tableCreate: { method: "POST", path: "/api/tables/{table}" },
+  tableBatch: { method: "POST", path: "/api/tables/{table}/batch" },
   tableGet: { method: "GET", path: "/api/tables/{table}/{id}" },
   tableUpdate: { method: "PATCH", path: "/api/tables/{table}/{id}" },
   tableDelete: { method: "DELETE", path: "/api/tables/{table}/{id}" },
@@ -415,6 +430,7 @@ export interface Endpoints {
   dataPost: { params: Record<string, never>; body: KvEntry; response: DataEntry };
   tableList: { params: { table: string }; body: undefined; response: RowList };
   tableCreate: { params: { table: string }; body: unknown; response: TableRowBody };
+  tableBatch: { params: { table: string }; body: BatchRequest; response: RowsCreated };
   tableGet: { params: { table: string; id: string }; body: undefined; response: TableRowBody };
   tableUpdate: { params: { table: string; id: string }; body: unknown; response: TableRowBody };
   tableDelete: { params: { table: string; id: string }; body: undefined; response: OkBody };

@@ -125,6 +125,38 @@ impl Emitted {
     pub(crate) fn truncate(&self, len: usize) {
         self.0.borrow_mut().truncate(len);
     }
+
+    /// A guard over the events queued from now on, for writes inside a transaction: unless
+    /// [`kept`](QueuedSince::keep) (the transaction committed), they are dropped with it.
+    pub(crate) fn queued_from_here(&self) -> QueuedSince<'_> {
+        QueuedSince {
+            emitted: self,
+            len: self.len(),
+            keep: false,
+        }
+    }
+}
+
+/// The events queued after the first `len`: dropped when this goes out of scope, unless kept.
+pub(crate) struct QueuedSince<'a> {
+    emitted: &'a Emitted,
+    len: usize,
+    keep: bool,
+}
+
+impl QueuedSince<'_> {
+    /// Their writes committed: they stay queued for delivery.
+    pub(crate) fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for QueuedSince<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.emitted.truncate(self.len);
+        }
+    }
 }
 
 impl<S: Store, P: Platform> UserDo<S, P> {

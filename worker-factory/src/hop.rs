@@ -120,6 +120,10 @@ pub(crate) enum Call {
         table: String,
         row: Json,
     },
+    TableBatch {
+        table: String,
+        rows: Vec<Json>,
+    },
     TableGet {
         table: String,
         id: String,
@@ -173,6 +177,7 @@ impl Call {
             Call::DataPost { .. } => Endpoint::DataPost,
             Call::TableList { .. } => Endpoint::TableList,
             Call::TableCreate { .. } => Endpoint::TableCreate,
+            Call::TableBatch { .. } => Endpoint::TableBatch,
             Call::TableGet { .. } => Endpoint::TableGet,
             Call::TableUpdate { .. } => Endpoint::TableUpdate,
             Call::TableDelete { .. } => Endpoint::TableDelete,

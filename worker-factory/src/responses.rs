@@ -119,13 +119,31 @@ pub struct DataEntry {
     pub data: KvEntry,
 }
 
-/// `{rows, count}`.
+/// `{rows, count}`, and `countCapped: true` when more than 10,000 rows match.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RowList {
     /// The page of rows.
     pub rows: Vec<Json>,
-    /// How many rows match, over every page.
+    /// How many rows match, over every page, counted up to 10,000.
     pub count: i64,
+    /// Present (and `true`) when more rows match than `count` says: it stopped at 10,000.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub count_capped: bool,
+}
+
+/// The body of `POST /api/tables/{table}/batch`: `{rows}`, 1 to 1000 of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BatchRequest {
+    /// The rows to create, each as `POST /api/tables/{table}` takes it.
+    pub rows: Vec<Json>,
+}
+
+/// `{rows}`: the rows a batch created, in the order given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RowsCreated {
+    /// Each with `id`, `createdAt` and `updatedAt`.
+    pub rows: Vec<Json>,
 }
 
 /// `{row}`.

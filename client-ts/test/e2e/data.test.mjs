@@ -51,6 +51,16 @@ describe('collections', () => {
     await assert.rejects(client.collection('nope').query(), { status: 404 });
   });
 
+  test('createMany: every row or none, in order', async () => {
+    const { client } = await signedUp(server, 'many');
+    const todos = client.collection('todos');
+    const rows = await todos.createMany([{ title: 'one' }, { title: 'two', done: true }]);
+    assert.deepEqual(rows.map((r) => [r.title, r.done]), [['one', false], ['two', true]]);
+    assert.deepEqual(await todos.get(rows[1].id), rows[1]);
+    await assert.rejects(todos.createMany([{ title: 'fine' }, { title: '' }]), (e) => e.code === 'validation_failed' && 'rows[1].title' in e.details);
+    assert.equal((await todos.query()).count, 2);
+  });
+
   test('queries: where, orderBy, limit and offset, with every value encoded', async () => {
     const { client } = await signedUp(server, 'query');
     const todos = client.collection('todos');

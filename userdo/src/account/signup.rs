@@ -52,11 +52,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         let mut statements = vec![create];
         statements.extend(session_statements);
         // Events the hook queues are delivered only if its writes commit; a panic drops them too.
-        let queued = QueuedSince {
-            emitted: &self.emitted,
-            len: self.emitted.len(),
-            keep: false,
-        };
+        let queued = self.emitted.queued_from_here();
         let mut failure: Option<Error> = None;
         let mut insert_failed = false;
         let committed = self.store.transaction(&mut || {
@@ -83,27 +79,5 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
             return Err(Error::EmailTaken);
         }
         Err(failure.unwrap_or_else(|| Error::internal("the signup transaction did not commit")))
-    }
-}
-
-/// The events queued after the first `len`: dropped when this goes out of scope, unless kept.
-struct QueuedSince<'a> {
-    emitted: &'a crate::events::Emitted,
-    len: usize,
-    keep: bool,
-}
-
-impl QueuedSince<'_> {
-    /// Their writes committed: they stay queued for delivery.
-    fn keep(mut self) {
-        self.keep = true;
-    }
-}
-
-impl Drop for QueuedSince<'_> {
-    fn drop(&mut self) {
-        if !self.keep {
-            self.emitted.truncate(self.len);
-        }
     }
 }

@@ -53,6 +53,8 @@ pub use typed::{Query, Stored, StoredFields, Table};
 
 /// The largest row, in bytes of JSON (Durable Object SQLite allows 2 MB per row).
 pub const MAX_ROW_BYTES: usize = 1024 * 1024;
+/// The most rows one batch insert (`POST /api/tables/{table}/batch`) takes.
+pub const MAX_BATCH_ROWS: usize = 1000;
 
 /// A Rust type whose values are the rows of a table.
 pub trait TableRow: Serialize + DeserializeOwned + Validate + JsonSchema + 'static {

@@ -20,6 +20,8 @@ pub const MAX_TERMS: usize = 100;
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The most rows one query returns.
 pub const MAX_LIMIT: u32 = 1000;
+/// `GET /api/tables/{table}` counts the matches up to this many (`countCapped` beyond).
+pub const COUNT_CAP: i64 = 10_000;
 
 /// A comparison in a filter (API.md: `eq, ne, gt, gte, lt, lte, in, contains, startsWith`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,6 +256,21 @@ pub(crate) fn build_count(def: &TableDef, spec: &QuerySpec) -> Result<Built> {
     let mut params = Vec::new();
     let mut sql = format!("SELECT COUNT(*) FROM \"{}\"", def.sql_table());
     push_where(def, spec, &mut sql, &mut params)?;
+    check_limits(Built { sql, params })
+}
+
+/// As [`build_count`], counting no further than `cap + 1` matches: SQLite stops reading the
+/// index (or table) there.
+pub(crate) fn build_count_upto(def: &TableDef, spec: &QuerySpec, cap: i64) -> Result<Built> {
+    let mut params = Vec::new();
+    let mut sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM \"{}\"",
+        def.sql_table()
+    );
+    push_where(def, spec, &mut sql, &mut params)?;
+    // The cap is the server's own number, not input: written into the SQL, so that it does not
+    // count against the query's bound values.
+    sql.push_str(&format!(" LIMIT {})", cap.saturating_add(1)));
     check_limits(Built { sql, params })
 }
 

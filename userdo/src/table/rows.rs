@@ -25,6 +25,11 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     /// (`{id, ...fields, createdAt, updatedAt}`).
     pub fn insert_row(&self, def: &TableDef, row: Json) -> Result<Json> {
         let data = def.validate_row(row)?;
+        self.insert_valid(def, data)
+    }
+
+    /// Stores a row that [`TableDef::validate_row`] passed.
+    fn insert_valid(&self, def: &TableDef, data: Json) -> Result<Json> {
         let id = token::random_id(&self.platform)?;
         let now = self.platform.now_ms();
         let text = data.to_string();
@@ -51,6 +56,63 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             .to_data(),
         )?;
         Ok(out)
+    }
+
+    /// Validates every row of `rows` (1 to [`MAX_BATCH_ROWS`](super::MAX_BATCH_ROWS)) and stores
+    /// them in one transaction, each with a new id and its own `table:{name}` create event, in
+    /// order. One invalid row stores none: the error lists every failing field of every row as
+    /// `rows[i].field` (`rows[i]` for a row that is not an object). Returns the stored rows.
+    pub fn insert_rows(&self, def: &TableDef, rows: Vec<Json>) -> Result<Vec<Json>> {
+        if rows.is_empty() || rows.len() > super::MAX_BATCH_ROWS {
+            let mut errors = crate::error::FieldErrors::new();
+            errors.insert(
+                "rows".into(),
+                vec![format!("must hold 1 to {} rows", super::MAX_BATCH_ROWS)],
+            );
+            return Err(Error::Validation(errors));
+        }
+        let mut errors = crate::error::FieldErrors::new();
+        let mut valid = Vec::with_capacity(rows.len());
+        for (i, row) in rows.into_iter().enumerate() {
+            match def.validate_row(row) {
+                Ok(data) => valid.push(data),
+                Err(Error::Validation(fields)) => {
+                    for (field, messages) in fields {
+                        errors.insert(format!("rows[{i}].{field}"), messages);
+                    }
+                }
+                Err(Error::InvalidJson(_)) => {
+                    errors.insert(format!("rows[{i}]"), vec!["must be a JSON object".into()]);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let queued = self.emitted.queued_from_here();
+        let mut stored = Vec::with_capacity(valid.len());
+        let mut failure = None;
+        let committed = self.store.transaction(&mut || {
+            for data in std::mem::take(&mut valid) {
+                match self.insert_valid(def, data) {
+                    Ok(row) => stored.push(row),
+                    Err(e) => {
+                        failure = Some(e);
+                        return false;
+                    }
+                }
+            }
+            true
+        })?;
+        if !committed {
+            drop(queued);
+            return Err(
+                failure.unwrap_or_else(|| Error::internal("the batch insert did not commit"))
+            );
+        }
+        queued.keep();
+        Ok(stored)
     }
 
     /// The row with this id.
@@ -170,6 +232,21 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             .iter()
             .map(|r| read_row(def, r))
             .collect()
+    }
+
+    /// How many rows the query's filters match, counted up to `cap`: `(count, false)` when that
+    /// is all of them, `(cap, true)` when more match. What the HTTP list answers: a count that
+    /// costs at most `cap` index steps however large the table.
+    pub fn count_rows_upto(
+        &self,
+        def: &TableDef,
+        spec: &QuerySpec,
+        cap: i64,
+    ) -> Result<(i64, bool)> {
+        let built = query::build_count_upto(def, spec, cap)?;
+        let rows = self.store.query(&built.sql, &built.params)?;
+        let n = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
+        Ok(if n > cap { (cap, true) } else { (n, false) })
     }
 
     /// How many rows the query's filters match (ignoring its order, limit and offset).

@@ -4,6 +4,7 @@
 //! object's own state (the table schemas, the application).
 
 use serde_json::Value as Json;
+use userdo::table::query::COUNT_CAP;
 use userdo::table::{Access, QuerySpec, TableDef};
 use userdo::{Error, Principal, Result, rpc};
 
@@ -14,7 +15,7 @@ use super::UserDoObject;
 use crate::app::{UserApp, UserCore};
 use crate::http::respond;
 use crate::responses::{
-    DataEntry, DataValue, KeyList, KvEntry, OK, RowList, RpcResult, TableRowBody,
+    DataEntry, DataValue, KeyList, KvEntry, OK, RowList, RowsCreated, RpcResult, TableRowBody,
 };
 
 impl<A: UserApp> UserDoObject<A> {
@@ -96,8 +97,15 @@ impl<A: UserApp> UserDoObject<A> {
         let spec =
             QuerySpec::from_query_pairs(&def, query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         let rows = core.query_rows(&def, &spec)?;
-        let count = core.count_rows(&def, &spec)?;
-        respond(200, &RowList { rows, count })
+        let (count, count_capped) = core.count_rows_upto(&def, &spec, COUNT_CAP)?;
+        respond(
+            200,
+            &RowList {
+                rows,
+                count,
+                count_capped,
+            },
+        )
     }
 
     pub(super) fn table_create(
@@ -110,6 +118,18 @@ impl<A: UserApp> UserDoObject<A> {
         let def = client_table(core, table, true)?;
         let row = core.insert_row(&def, row)?;
         respond(201, &TableRowBody { row })
+    }
+
+    pub(super) fn table_batch(
+        &self,
+        core: &UserCore,
+        _who: &Principal,
+        table: &str,
+        rows: Vec<Json>,
+    ) -> Result<Response> {
+        let def = client_table(core, table, true)?;
+        let rows = core.insert_rows(&def, rows)?;
+        respond(201, &RowsCreated { rows })
     }
 
     pub(super) fn table_get(

@@ -110,6 +110,7 @@ impl<A: UserApp> UserDoObject<A> {
             Call::DataPost { key, value } => self.data_post(core, &session()?, key, value),
             Call::TableList { table, query } => self.table_list(core, &session()?, &table, &query),
             Call::TableCreate { table, row } => self.table_create(core, &session()?, &table, row),
+            Call::TableBatch { table, rows } => self.table_batch(core, &session()?, &table, rows),
             Call::TableGet { table, id } => self.table_get(core, &session()?, &table, &id),
             Call::TableUpdate { table, id, patch } => {
                 self.table_update(core, &session()?, &table, &id, patch)

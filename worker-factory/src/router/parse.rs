@@ -167,6 +167,10 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             table: param(0),
             row: any_json(bytes())?,
         },
+        Endpoint::TableBatch => Call::TableBatch {
+            table: param(0),
+            rows: batch_rows(any_json(bytes())?)?,
+        },
         Endpoint::TableGet => Call::TableGet {
             table: param(0),
             id: param(1),
@@ -360,6 +364,23 @@ pub(super) fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// The rows of a batch body `{rows: [...]}`; their count and contents are checked in the object.
+fn batch_rows(body: Json) -> Result<Vec<Json>> {
+    match body {
+        Json::Object(mut map) => match map.remove("rows") {
+            Some(Json::Array(rows)) => Ok(rows),
+            _ => Err(Error::Validation(
+                [(
+                    "rows".to_owned(),
+                    vec!["must be an array of rows".to_owned()],
+                )]
+                .into(),
+            )),
+        },
+        _ => Err(Error::InvalidJson("the body must be a JSON object".into())),
+    }
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use serde::Serialize;
 use userdo::token::OpaqueKind;
 
 use crate::responses::{
-    DataEntry, DataValue, DevObject, KeyList, KvEntry, OkBody, Outbox, Revoked, RowList, RpcResult,
-    SessionList, TableRowBody, Ticket, UserBody,
+    BatchRequest, DataEntry, DataValue, DevObject, KeyList, KvEntry, OkBody, Outbox, Revoked,
+    RowList, RowsCreated, RpcResult, SessionList, TableRowBody, Ticket, UserBody,
 };
 use serde_json::Value as Json;
 use userdo::api::{
@@ -166,6 +166,8 @@ impl Route {
 pub const AUTH_BODY_LIMIT: usize = 64 * 1024;
 /// The largest KV or table request body: a 1 MiB value plus room for its key (`POST /data`).
 pub const DATA_BODY_LIMIT: usize = 1024 * 1024 + 1024;
+/// The largest batch insert body (up to 1000 rows).
+pub const BATCH_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 const AUTH_JSON: Body = Body::Json(AUTH_BODY_LIMIT);
 const DATA_JSON: Body = Body::Json(DATA_BODY_LIMIT);
@@ -279,6 +281,8 @@ routes! {
     TableList: Get "/api/tables/{table}" (()), Session, NoBody, None, Keep, Keep, false -> RowList;
     /// `POST /api/tables/{table}`: creates a row.
     TableCreate: Post "/api/tables/{table}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
+    /// `POST /api/tables/{table}/batch`: creates 1 to 1000 rows in one transaction, or none.
+    TableBatch: Post "/api/tables/{table}/batch" (BatchRequest), Session, Body::Json(BATCH_BODY_LIMIT), None, Keep, Keep, false -> RowsCreated;
     /// `GET /api/tables/{table}/{id}`.
     TableGet: Get "/api/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> TableRowBody;
     /// `PATCH /api/tables/{table}/{id}`: a partial update, validated again.

@@ -359,3 +359,99 @@ fn queries_filter_order_limit_and_count() {
         Err(Error::InvalidQuery(_))
     ));
 }
+
+#[test]
+fn a_batch_stores_every_row_in_order_with_one_event_each() {
+    let o = todos();
+    let def = o.table_def("todos").unwrap();
+    let rows = (0..250)
+        .map(|i| json!({ "title": format!("t{i}"), "priority": i }))
+        .collect();
+    let stored = o.insert_rows(&def, rows).unwrap();
+    assert_eq!(stored.len(), 250);
+    assert_eq!(stored[7]["title"], "t7");
+    assert_eq!(stored[7]["done"], false, "defaults applied");
+    let events = o.take_events();
+    assert_eq!(events.len(), 250);
+    for (i, (event, row)) in events.iter().zip(&stored).enumerate() {
+        assert_eq!(event.seq, i as i64 + 1);
+        assert_eq!(event.event, "table:todos");
+        assert_eq!(
+            event.data,
+            json!({ "op": "create", "id": row["id"], "row": row })
+        );
+        assert_eq!(
+            o.get_row(&def, row["id"].as_str().unwrap())
+                .unwrap()
+                .as_ref(),
+            Some(row)
+        );
+    }
+    let t = o.table::<Todo>().unwrap();
+    assert_eq!(t.query().count().unwrap(), 250);
+}
+
+#[test]
+fn one_bad_row_stores_none_and_every_problem_is_listed() {
+    let o = todos();
+    let def = o.table_def("todos").unwrap();
+    o.insert_row(&def, json!({ "title": "before" })).unwrap();
+    o.take_events();
+    let e = o
+        .insert_rows(
+            &def,
+            vec![
+                json!({ "title": "fine" }),
+                json!({ "title": "", "done": "no" }),
+                json!("not a row"),
+                json!({ "title": "also fine", "id": "mine" }),
+            ],
+        )
+        .unwrap_err();
+    let Error::Validation(fields) = e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(fields["rows[1].done"], ["must be a boolean"]);
+    assert!(fields.contains_key("rows[1].title"), "{fields:?}");
+    assert_eq!(fields["rows[2]"], ["must be a JSON object"]);
+    assert_eq!(fields["rows[3].id"], ["is assigned by the server"]);
+    assert_eq!(fields.len(), 4, "{fields:?}");
+    assert_eq!(o.table::<Todo>().unwrap().query().count().unwrap(), 1);
+    assert!(o.take_events().is_empty());
+    assert_eq!(o.last_seq().unwrap(), 1);
+}
+
+#[test]
+fn a_batch_holds_1_to_1000_rows() {
+    let o = todos();
+    let def = o.table_def("todos").unwrap();
+    for n in [0, MAX_BATCH_ROWS + 1] {
+        let rows = vec![json!({ "title": "x" }); n];
+        let Error::Validation(fields) = o.insert_rows(&def, rows).unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(fields["rows"], ["must hold 1 to 1000 rows"]);
+    }
+    let rows = vec![json!({ "title": "x" }); MAX_BATCH_ROWS];
+    assert_eq!(o.insert_rows(&def, rows).unwrap().len(), 1000);
+    assert_eq!(o.last_seq().unwrap(), 1000);
+}
+
+#[test]
+fn the_list_count_stops_at_its_cap_and_says_so() {
+    let o = todos();
+    let def = o.table_def("todos").unwrap();
+    let rows = (0..25)
+        .map(|i| json!({ "title": format!("t{i}"), "done": i % 5 == 0 }))
+        .collect();
+    o.insert_rows(&def, rows).unwrap();
+    let all = QuerySpec::default();
+    assert_eq!(o.count_rows_upto(&def, &all, 10).unwrap(), (10, true));
+    assert_eq!(o.count_rows_upto(&def, &all, 24).unwrap(), (24, true));
+    assert_eq!(o.count_rows_upto(&def, &all, 25).unwrap(), (25, false));
+    assert_eq!(o.count_rows_upto(&def, &all, 10_000).unwrap(), (25, false));
+    let done = QuerySpec::from_query_pairs(&def, [("where", "done:eq:true")]).unwrap();
+    assert_eq!(o.count_rows_upto(&def, &done, 5).unwrap(), (5, false));
+    assert_eq!(o.count_rows_upto(&def, &done, 4).unwrap(), (4, true));
+    assert_eq!(o.count_rows(&def, &done).unwrap(), 5);
+}
