@@ -10,7 +10,7 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 
 # The steps of `make test` run in the order listed, even under `make -j`.
 .NOTPARALLEL:
-.PHONY: dev test bench install setup dev-vars lint host-test build deploy-check e2e web-test client-test fmt clean
+.PHONY: dev test bench soak install setup dev-vars lint host-test build deploy-check e2e web-test client-test fmt clean
 
 install setup:
 	@bash scripts/setup.sh
@@ -65,6 +65,13 @@ fmt:
 bench: install
 	@bash bench/install-wrk.sh
 	node bench/run.mjs
+
+# The default worker's release build (examples/default/build, as make bench leaves it; built here
+# when missing) under 64 concurrent loops of mixed traffic for SOAK_SECONDS (default 300): p99 per
+# interval, 5xx (must be 0), workerd's RSS at the start and the end. Not part of make test.
+soak: install
+	@if [ ! -f examples/default/build/index.js ]; then USERDO_WASM_OPT=1 bash scripts/build-worker.sh; fi
+	node bench/soak.mjs
 
 # Build outputs only: the dev data in $(PERSIST_DIR) and .dev.vars stay.
 clean:

@@ -58,7 +58,8 @@ const removeData = () => { for (const d of dataDirs) rmSync(d, { recursive: true
 
 /**
  * Starts `wrangler dev` for a config, with variables and a data directory (fresh unless given).
- * Returns { url, stop, persistDir, startMs }: startMs is the time from spawning wrangler to the
+ * Returns { url, stop, persistDir, pgid, startMs }: pgid is wrangler's process group (its workerd
+ * children are in it), startMs is the time from spawning wrangler to the
  * first HTTP answer (polled every 25 ms), the cold start as a developer sees it.
  */
 export async function startWrangler({ name, configPath, vars = {}, persistDir }) {
@@ -101,7 +102,7 @@ export async function startWrangler({ name, configPath, vars = {}, persistDir })
     }
     try {
       await fetch(url + '/', { signal: AbortSignal.timeout(2000) });
-      return { url, stop, persistDir: dir, inspectorPort: inspector, startMs: performance.now() - started };
+      return { url, stop, persistDir: dir, inspectorPort: inspector, pgid: child.pid, startMs: performance.now() - started };
     } catch {
       if (Date.now() > deadline) {
         await stop();

@@ -100,7 +100,8 @@ export function configCopy(configPath, work) {
 /**
  * Starts `wrangler dev` with the given variables (written to a temporary env file) and a fresh
  * data directory unless `persistDir` names one; its output goes to e2e/artifacts/<name>.log.
- * Returns { url, stop, logPath, persistDir } once it answers HTTP.
+ * Returns { url, stop, logPath, persistDir, pgid } once it answers HTTP: `pgid` is wrangler's
+ * process group, which its workerd children share (crash.test.mjs kills those).
  */
 export async function startWorker(options) {
   for (let attempt = 1; ; attempt++) {
@@ -160,7 +161,7 @@ async function startOnce({ name = 'wrangler', vars, persistDir, config: configPa
     }
     try {
       await fetch(url + '/', { signal: AbortSignal.timeout(2000) });
-      return { url, stop, logPath, persistDir: dir };
+      return { url, stop, logPath, persistDir: dir, pgid: child.pid };
     } catch {
       if (Date.now() > deadline) {
         await stop();
@@ -169,6 +170,31 @@ async function startOnce({ name = 'wrangler', vars, persistDir, config: configPa
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/**
+ * The workerd processes of a process group (the runtime under a wrangler started here, as
+ * `startWorker` returns its `pgid`), read from /proc: [{pid, rssKiB}]. Linux only.
+ */
+export function workerdProcesses(pgid) {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    let status;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      status = readFileSync(`/proc/${entry}/status`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after its closing paren.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (comm !== 'workerd' || Number(pgrp) !== pgid || state === 'Z') continue;
+    found.push({ pid: Number(entry), rssKiB: Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? 0) });
+  }
+  return found;
 }
 
 /** The variables of the main test server: a fresh random signing key, the dev outbox, the Vite origin. */
