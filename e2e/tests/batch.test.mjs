@@ -62,6 +62,9 @@ describe('batch insert', () => {
     expectStatus(await call('POST', '/api/tables/visits/batch', { token: u.token, json: { rows: [{ path: '/x' }] } }), 403, 'forbidden');
     expectStatus(await call('POST', '/api/tables/nope/batch', { token: u.token, json: { rows: [{ title: 'x' }] } }), 404, 'not_found');
     expectStatus(await call('POST', BATCH, { json: { rows: [{ title: 'x' }] } }), 401, 'unauthenticated');
+    // Up to 4 MiB it goes through (three rows of 1,000,000 characters each).
+    const large = expectStatus(await batch(u.token, { rows: Array.from({ length: 3 }, (_, i) => ({ title: `big ${i}`, pad: 'z'.repeat(1_000_000) })) }), 400);
+    expectFieldError(large, 'rows[0].pad');
     // Over 4 MiB: refused before parsing.
     const big = { rows: Array.from({ length: 5 }, () => ({ title: 'x', pad: 'y'.repeat(1024 * 1024) })) };
     expectStatus(await batch(u.token, big), 413, 'payload_too_large');

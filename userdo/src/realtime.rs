@@ -80,6 +80,24 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         Ok(!rows.is_empty())
     }
 
+    /// The newest `seq` every open socket was sent, as [`set_delivered`](Self::set_delivered)
+    /// recorded it (0 before any).
+    pub fn delivered(&self) -> Result<i64> {
+        let rows = self
+            .store
+            .query("SELECT delivered FROM _userdo_seq WHERE id = 1", &[])?;
+        Ok(rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0))
+    }
+
+    /// Records that every open socket has been sent every event up to `seq`.
+    pub fn set_delivered(&self, seq: i64) -> Result<()> {
+        self.store.execute(
+            "UPDATE _userdo_seq SET delivered = ? WHERE id = 1",
+            &[Value::Integer(seq)],
+        )?;
+        Ok(())
+    }
+
     /// The ids of the sessions that are live now.
     pub fn live_session_ids(&self) -> Result<Vec<String>> {
         self.store

@@ -17,7 +17,8 @@ pub(crate) const DATA_NAMESPACE: &str = "userdo.data";
 pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] = &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS];
 
 /// The data schema, in order, in the namespace [`DATA_NAMESPACE`].
-pub(crate) const DATA_MIGRATIONS: &[Migration] = &[EVENTS_AND_KV, TABLE_REGISTRY, EVENT_SIZES];
+pub(crate) const DATA_MIGRATIONS: &[Migration] =
+    &[EVENTS_AND_KV, TABLE_REGISTRY, EVENT_SIZES, DELIVERED];
 
 /// The namespace of the scheduled-task schema.
 pub(crate) const TASKS_NAMESPACE: &str = "userdo.tasks";
@@ -42,7 +43,7 @@ pub(crate) const ERASED_TABLES: &[&str] = &[
 ];
 
 /// What an erase does beside emptying [`ERASED_TABLES`]: the seq counter starts again.
-pub(crate) const ERASE_RESET_SEQ: &str = "UPDATE _userdo_seq SET seq = 0, bytes = 0";
+pub(crate) const ERASE_RESET_SEQ: &str = "UPDATE _userdo_seq SET seq = 0, bytes = 0, delivered = 0";
 
 const ACCOUNTS: Migration = Migration {
     version: 1,
@@ -129,6 +130,14 @@ ALTER TABLE _userdo_events ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
 UPDATE _userdo_events SET size = length(CAST(data AS BLOB));
 ALTER TABLE _userdo_seq ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
 UPDATE _userdo_seq SET bytes = (SELECT COALESCE(SUM(size), 0) FROM _userdo_events)",
+};
+
+/// The newest `seq` every open socket has been sent, so that delivery can keep each socket's
+/// position in memory and still be right after the object was evicted.
+const DELIVERED: Migration = Migration {
+    version: 4,
+    name: "delivered",
+    sql: "ALTER TABLE _userdo_seq ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0",
 };
 
 const RATE_COUNTERS: Migration = Migration {

@@ -2,7 +2,8 @@
 //! remembering its session and the last `seq` it was sent in its attachment, so delivery survives
 //! the object being evicted. Every event reaches every socket once, in `seq` order.
 
-use std::collections::HashSet;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 
 use userdo::realtime::{self, SocketState};
 use userdo::{Event, Principal, Result};
@@ -31,11 +32,14 @@ pub(crate) fn set_auto_response(state: &State) {
 pub(crate) fn accept(
     state: &State,
     core: &UserCore,
+    delivery: &Delivery,
     principal: &Principal,
     since: Option<i64>,
 ) -> Result<WebSocket> {
     let pair = WebSocketPair::new()?;
-    state.accept_web_socket(&pair.server);
+    // Tagged with its session: delivery finds the sockets of each live session by it.
+    state.accept_websocket_with_tags(&pair.server, &[principal.session_id.as_str()]);
+    delivery.fresh.set(true);
     let (frames, last_seq) = match since {
         Some(since) => core.replay(since)?,
         None => (Vec::new(), core.last_seq()?),
@@ -64,24 +68,73 @@ pub(crate) fn socket_state(ws: &WebSocket) -> Option<SocketState> {
     ws.deserialize_attachment::<SocketState>().ok().flatten()
 }
 
+/// What this instance of the object knows of delivery, in memory, so that an event costs one send
+/// per socket and no attachment read or write: every open socket has been sent every event up
+/// to `through`, except sockets accepted since the last delivery (`fresh`), whose attachment says
+/// where they start. The same position is recorded in the object's storage at each delivery to
+/// sockets ([`UserCore::set_delivered`]), so a new instance (after eviction) starts from it.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    through: Cell<Option<i64>>,
+    fresh: Cell<bool>,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        // A new instance knows nothing yet: its first delivery reads the stored position and
+        // every socket's attachment.
+        Self {
+            through: Cell::new(None),
+            fresh: Cell::new(true),
+        }
+    }
+}
+
+impl Delivery {
+    /// Forgets what it knew (the core was opened anew: the account was deleted, and with it
+    /// every event and socket).
+    pub(crate) fn reset(&self) {
+        self.through.set(None);
+        self.fresh.set(true);
+    }
+}
+
 /// Sends `events` (this request's, oldest first) to every open socket that has not had them; a
 /// socket that missed earlier ones is first sent those from the log, so none is skipped. Each
 /// event is serialised once, whatever the number of sockets. A socket whose session has ended
 /// (for any reason: the session cap at a login, expiry, ...) is sent nothing and closed with
 /// 4001; the live sessions are read once per delivery.
-pub(crate) fn deliver(state: &State, core: &UserCore, events: &[Event]) {
+///
+/// Sockets are found by their session's tag ([`accept`] tags each with its session id): when no
+/// socket was accepted since the last delivery, every socket stands at the same position and
+/// nothing but the sends touches them. Otherwise (and for sockets without a tag) each socket's
+/// attachment gives its session and where it started.
+pub(crate) fn deliver(state: &State, core: &UserCore, delivery: &Delivery, events: &[Event]) {
     let (Some(first), Some(newest)) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq))
     else {
         return;
     };
     let sockets = state.get_websockets();
     if sockets.is_empty() {
+        // A socket accepted later starts after these events.
+        delivery.through.set(Some(newest));
         return;
     }
+    let through = match delivery.through.get() {
+        Some(through) => through,
+        None => match core.delivered() {
+            Ok(stored) => stored,
+            Err(e) => {
+                worker::console_error!("userdo: reading the delivery position failed: {e}");
+                return;
+            }
+        },
+    };
     let live: HashSet<String> = match core.live_session_ids() {
         Ok(ids) => ids.into_iter().collect(),
         Err(e) => {
-            // Fail closed: no event goes out without knowing whose sessions are live.
+            // Fail closed: no event goes out without knowing whose sessions are live. The
+            // position stays, so the next delivery sends these events too.
             worker::console_error!("userdo: reading the live sessions failed: {e}");
             return;
         }
@@ -90,36 +143,64 @@ pub(crate) fn deliver(state: &State, core: &UserCore, events: &[Event]) {
         .iter()
         .map(|e| (e.seq, realtime::event_frame(e)))
         .collect();
-    for ws in sockets {
-        let Some(mut socket) = socket_state(&ws) else {
-            continue;
-        };
-        if !live.contains(&socket.session_id) {
-            let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
-            continue;
+    let mut replays: HashMap<i64, Option<Vec<String>>> = HashMap::new();
+    let mut send = |ws: &WebSocket, from: i64| {
+        if from >= newest {
+            return;
         }
-        if socket.last_seq >= newest {
-            continue;
-        }
-        let sent = if socket.last_seq >= first - 1 {
-            frames
-                .iter()
-                .filter(|(seq, _)| *seq > socket.last_seq)
-                .all(|(_, frame)| ws.send_with_str(frame).is_ok())
-        } else {
-            match core.replay(socket.last_seq) {
-                Ok((replayed, _)) => replayed.iter().all(|f| ws.send_with_str(f).is_ok()),
-                Err(e) => {
-                    worker::console_error!("userdo: replay for a socket failed: {e}");
-                    continue;
+        if from >= first - 1 {
+            for (_, frame) in frames.iter().filter(|(seq, _)| *seq > from) {
+                // A socket that is closing cannot be sent to; its close handler tidies up.
+                if ws.send_with_str(frame).is_err() {
+                    return;
                 }
             }
-        };
-        // A socket that is closing cannot be sent to; its close handler tidies up.
-        if sent {
-            socket.last_seq = newest;
-            remember(&ws, &socket);
+            return;
         }
+        let replayed = replays
+            .entry(from)
+            .or_insert_with(|| match core.replay(from) {
+                Ok((frames, _)) => Some(frames),
+                Err(e) => {
+                    worker::console_error!("userdo: replay for a socket failed: {e}");
+                    None
+                }
+            });
+        for frame in replayed.iter().flatten() {
+            if ws.send_with_str(frame).is_err() {
+                return;
+            }
+        }
+    };
+    let mut reached = 0;
+    if !delivery.fresh.get() {
+        for session in &live {
+            for ws in state.get_websockets_with_tag(session) {
+                send(&ws, through);
+                reached += 1;
+            }
+        }
+    }
+    if reached != sockets.len() {
+        // Sockets that are new, untagged or of ended sessions: each by its attachment.
+        for ws in &sockets {
+            let Some(socket) = socket_state(ws) else {
+                continue;
+            };
+            if !live.contains(&socket.session_id) {
+                let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
+                continue;
+            }
+            let tagged = state.get_tags(ws).contains(&socket.session_id);
+            if delivery.fresh.get() || !tagged {
+                send(ws, socket.last_seq.max(through));
+            }
+        }
+    }
+    delivery.through.set(Some(newest));
+    delivery.fresh.set(false);
+    if let Err(e) = core.set_delivered(newest) {
+        worker::console_error!("userdo: recording the delivery position failed: {e}");
     }
 }
 

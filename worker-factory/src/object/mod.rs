@@ -17,7 +17,7 @@ use worker::{Env, Request, Response, State};
 use crate::app::{AppCtx, UserApp, UserCore, Vars};
 use crate::hop::{Call, HOP_HEADER, Hop};
 use crate::http::{error_response, read_body};
-use crate::routes::{AUTH_BODY_LIMIT, DATA_BODY_LIMIT, Sessions};
+use crate::routes::{AUTH_BODY_LIMIT, BATCH_BODY_LIMIT, Sessions};
 use crate::settings::settings_from_env;
 use crate::store::{DoStore, WorkerPlatform};
 
@@ -36,6 +36,8 @@ pub struct UserDoObject<A: UserApp> {
     core: RefCell<Option<Rc<UserCore>>>,
     /// The due time the alarm was last set to by this instance (`None`: not known).
     alarm_at: Cell<Option<i64>>,
+    /// Where the open sockets stand in the change feed, as this instance knows it.
+    delivery: crate::realtime::Delivery,
 }
 
 impl<A: UserApp> std::fmt::Debug for UserDoObject<A> {
@@ -66,6 +68,7 @@ impl<A: UserApp> UserDoObject<A> {
             app,
             core: RefCell::new(None),
             alarm_at: Cell::new(None),
+            delivery: crate::realtime::Delivery::default(),
         }
     }
 
@@ -91,6 +94,7 @@ impl<A: UserApp> UserDoObject<A> {
             userdo::Platform::now_ms(&WorkerPlatform),
         )?;
         let core = Rc::new(core);
+        self.delivery.reset();
         *self.core.borrow_mut() = Some(core.clone());
         Ok(core)
     }
@@ -134,7 +138,7 @@ impl<A: UserApp> UserDoObject<A> {
             return;
         };
         let events = core.take_events();
-        crate::realtime::deliver(&self.state, &core, &events);
+        crate::realtime::deliver(&self.state, &core, &self.delivery, &events);
         if sessions_may_have_ended
             && let Err(e) = crate::realtime::close_ended_sessions(&self.state, &core)
         {
@@ -149,12 +153,12 @@ impl<A: UserApp> UserDoObject<A> {
 }
 
 /// The hop of a request: in its header for a WebSocket upgrade, else its body (bounded like the
-/// largest request the worker accepts, plus room for the envelope).
+/// largest request the worker accepts, a batch insert, plus room for the envelope).
 async fn read_hop(req: &mut Request) -> userdo::Result<Hop> {
     let from_header = req.headers().get(HOP_HEADER)?;
     let text = match from_header {
         Some(text) => text.into_bytes(),
-        None => read_body(req, DATA_BODY_LIMIT + AUTH_BODY_LIMIT).await?,
+        None => read_body(req, BATCH_BODY_LIMIT + AUTH_BODY_LIMIT).await?,
     };
     serde_json::from_slice(&text)
         .map_err(|e| userdo::Error::internal_from("a hop that does not parse", e))

@@ -28,7 +28,7 @@ impl<A: UserApp> UserDoObject<A> {
         who: &Principal,
         since: Option<i64>,
     ) -> Result<Response> {
-        let client = crate::realtime::accept(&self.state, core, who, since)?;
+        let client = crate::realtime::accept(&self.state, core, &self.delivery, who, since)?;
         Ok(Response::from_websocket(client)?)
     }
 
