@@ -47,6 +47,8 @@ pub struct UserDo<S, P> {
     user_id: String,
     emitted: events::Emitted,
     tables: table::Tables,
+    /// A task was scheduled or cancelled since [`take_tasks_changed`](Self::take_tasks_changed).
+    tasks_changed: std::cell::Cell<bool>,
 }
 
 impl<S: Store, P: Platform> UserDo<S, P> {
@@ -73,6 +75,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             user_id,
             emitted: events::Emitted::default(),
             tables: table::Tables::default(),
+            tasks_changed: std::cell::Cell::new(false),
         })
     }
 

@@ -90,11 +90,19 @@ impl<S: Store, P: Platform> UserDo<S, P> {
                 now.into(),
             ],
         )?;
+        self.tasks_changed.set(true);
         Ok(id)
+    }
+
+    /// Whether a task was scheduled or cancelled since the last call (which clears it): the
+    /// runtime sets the alarm again only then.
+    pub fn take_tasks_changed(&self) -> bool {
+        self.tasks_changed.replace(false)
     }
 
     /// Cancels a task; whether there was one.
     pub fn cancel_task(&self, id: &str) -> Result<bool> {
+        self.tasks_changed.set(true);
         let rows = self.store.query(
             "DELETE FROM _userdo_tasks WHERE id = ? RETURNING id",
             &[id.into()],

@@ -98,3 +98,16 @@ fn a_cancelled_task_never_runs_and_an_erase_takes_every_task() {
     advance(&o, 1_000);
     assert!(o.due_tasks(10).unwrap().is_empty());
 }
+
+#[test]
+fn scheduling_and_cancelling_are_reported_once_for_the_alarm() {
+    let o = object("u");
+    assert!(!o.take_tasks_changed(), "nothing yet");
+    o.kv_put("k", &json!(1)).unwrap();
+    assert!(!o.take_tasks_changed(), "other writes do not count");
+    let id = o.schedule(When::After(1000), &json!({ "t": 1 })).unwrap();
+    assert!(o.take_tasks_changed());
+    assert!(!o.take_tasks_changed(), "taken");
+    assert!(o.cancel_task(&id).unwrap());
+    assert!(o.take_tasks_changed());
+}

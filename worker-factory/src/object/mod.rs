@@ -113,7 +113,13 @@ impl<A: UserApp> UserDoObject<A> {
                     Call::Rpc { .. } | Call::App { .. } | Call::Signup { .. }
                 );
                 let result = self.dispatch(hop).await;
-                if may_schedule {
+                // The alarm follows the tasks: read again only when the call changed them.
+                let changed = self
+                    .core
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|c| c.take_tasks_changed());
+                if may_schedule && changed {
                     self.sync_alarm().await;
                 }
                 (result, may_end)

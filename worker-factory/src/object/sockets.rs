@@ -52,7 +52,14 @@ impl<A: UserApp> UserDoObject<A> {
         };
         let _ = ws.send_with_str(reply);
         self.after_request(false);
-        self.sync_alarm().await;
+        if self
+            .core
+            .borrow()
+            .as_ref()
+            .is_some_and(|c| c.take_tasks_changed())
+        {
+            self.sync_alarm().await;
+        }
         Ok(())
     }
 
