@@ -17,8 +17,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { testVars, workerdProcesses } from '../e2e/run.mjs';
-import { root, startWrangler, stopAll } from './run.mjs';
+import { workerdProcesses } from '../e2e/run.mjs';
+import { loadVars, root, startWrangler, stopAll } from './run.mjs';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const INTERVAL = Number(process.env.SOAK_INTERVAL ?? 30);
@@ -198,14 +198,7 @@ async function main() {
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, async () => { await stopAll(); process.exit(130); });
   }
-  const vars = {
-    ...testVars(),
-    RATE_LIMIT_SIGNUP_PER_IP: '1000000/60',
-    RATE_LIMIT_LOGIN_PER_IP: '1000000/60',
-    RATE_LIMIT_RESET_PER_IP: '1000000/60',
-    RATE_LIMIT_LOGIN_FAILURES: '1000000/60',
-    RATE_LIMIT_MAIL: '1000000/60',
-  };
+  const vars = loadVars();
   log('starting the default worker (examples/default/build) under wrangler dev');
   const app = await startWrangler({ name: 'soak', configPath: join(root, 'wrangler.toml'), vars });
   const base = app.url;
