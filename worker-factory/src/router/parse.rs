@@ -11,11 +11,11 @@ use userdo::error::FieldErrors;
 use userdo::rpc::RpcRequest;
 use userdo::token::{self, AccessClaims, OpaqueKind};
 use userdo::{Error, Result, email, kv};
-use worker::{Request, Url};
+use worker::Url;
 
-use super::credentials::{Origins, header};
+use super::credentials::Origins;
 use crate::hop::Call;
-use crate::http::{REFRESH_COOKIE, cookie};
+use crate::http::{HeaderSource, REFRESH_COOKIE, cookie_in};
 use crate::routes::Endpoint;
 
 /// Whose object a call goes to.
@@ -33,7 +33,8 @@ pub(super) struct Parts<'a> {
     /// The raw (percent-encoded) path parameters, in the route's order.
     pub(super) params: Vec<&'a str>,
     pub(super) url: &'a Url,
-    pub(super) req: &'a Request,
+    /// The request's headers (the runtime's, or a list in host tests).
+    pub(super) headers: &'a dyn HeaderSource,
     pub(super) origins: &'a Origins<'a>,
     /// The body, when the route reads one and the request has it.
     pub(super) body: Option<Vec<u8>>,
@@ -47,7 +48,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         endpoint,
         params,
         url,
-        req,
+        headers,
         origins,
         body,
         caller,
@@ -74,7 +75,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             ));
         }
         Endpoint::DevOutbox => return dev_outbox(query),
-        Endpoint::Refresh => return refresh(body.as_deref(), req, origins),
+        Endpoint::Refresh => return refresh(body.as_deref(), headers, origins),
         Endpoint::ResetConfirm => {
             let r: ResetConfirm = api::parse_body(bytes())?;
             let new_password = r.new_password.unwrap_or_default();
@@ -93,7 +94,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
                 Call::VerificationConfirm { token }
             });
         }
-        Endpoint::WebSocket => match socket(query, req)? {
+        Endpoint::WebSocket => match socket(query, headers)? {
             (call, Some(ticket_user)) => return Ok((call, Target::User(ticket_user))),
             (call, None) => call,
         },
@@ -102,8 +103,8 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             Some(_) => Call::Logout { refresh: None },
             // No valid access token: the refresh cookie (checked for CSRF) names the session.
             None => {
-                let token = cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
-                origins.check(req)?;
+                let token = refresh_cookie(headers)?;
+                origins.check(headers)?;
                 return opaque(OpaqueKind::Refresh, token, |token| Call::Logout {
                     refresh: Some(token),
                 });
@@ -205,7 +206,11 @@ fn dev_outbox(query: &str) -> Result<(Call, Target)> {
 
 /// The refresh token, from the body if there is one, else from the cookie (which, being
 /// cookie-borne, needs an allowed `Origin`).
-fn refresh(body: Option<&[u8]>, req: &Request, origins: &Origins<'_>) -> Result<(Call, Target)> {
+fn refresh(
+    body: Option<&[u8]>,
+    headers: &dyn HeaderSource,
+    origins: &Origins<'_>,
+) -> Result<(Call, Target)> {
     let from_body = match body {
         None => None,
         Some(bytes) => api::parse_body::<RefreshRequest>(bytes)?.refresh_token,
@@ -213,17 +218,22 @@ fn refresh(body: Option<&[u8]>, req: &Request, origins: &Origins<'_>) -> Result<
     let token = match from_body {
         Some(token) => token,
         None => {
-            let token = cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
-            origins.check(req)?;
+            let token = refresh_cookie(headers)?;
+            origins.check(headers)?;
             token
         }
     };
     opaque(OpaqueKind::Refresh, token, |token| Call::Refresh { token })
 }
 
+/// The `refreshToken` cookie: 401 without it.
+fn refresh_cookie(headers: &dyn HeaderSource) -> Result<String> {
+    cookie_in(headers.header("cookie").as_deref(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)
+}
+
 /// The WebSocket upgrade: `?ticket=` (which names its user, proven by its hash in the object)
 /// and `?since=`. Returns the ticket's user, if a ticket authenticates it.
-fn socket(query: &str, req: &Request) -> Result<(Call, Option<String>)> {
+fn socket(query: &str, headers: &dyn HeaderSource) -> Result<(Call, Option<String>)> {
     let ticket = query_param(query, "ticket")?;
     let ticket_user = match &ticket {
         Some(t) => Some(
@@ -233,7 +243,7 @@ fn socket(query: &str, req: &Request) -> Result<(Call, Option<String>)> {
         ),
         None => None,
     };
-    let upgrade = header(req.headers(), "upgrade");
+    let upgrade = headers.header("upgrade");
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(Error::UpgradeRequired);
     }
