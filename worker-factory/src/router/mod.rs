@@ -6,6 +6,8 @@
 mod app_routes;
 mod credentials;
 mod forward;
+#[cfg(test)]
+mod fuzz;
 mod limits;
 mod parse;
 
