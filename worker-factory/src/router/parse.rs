@@ -162,7 +162,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         }
         Endpoint::TableList => Call::TableList {
             table: param(0),
-            query: url.query_pairs().into_owned().collect(),
+            query: query_pairs(query)?,
         },
         Endpoint::TableCreate => Call::TableCreate {
             table: param(0),
@@ -348,6 +348,25 @@ pub(super) fn query_param(query: &str, name: &str) -> Result<Option<String>> {
     Ok(None)
 }
 
+/// Every `name=value` pair of a query string in order (empty ones, as in `a=1&&b=2`, skipped),
+/// decoded as [`query_param`] decodes: a malformed escape or bytes that are not UTF-8 are
+/// `invalid_query`, as for the other endpoints' parameters.
+pub(super) fn query_pairs(query: &str) -> Result<Vec<(String, String)>> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match (percent_decode(k, true), percent_decode(v, true)) {
+                (Some(k), Some(v)) => Ok((k, v)),
+                _ => Err(Error::InvalidQuery(
+                    "the query is not valid percent-encoded UTF-8".into(),
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in a query string). `None`
 /// for a `%` not followed by two hex digits, or a result that is not UTF-8.
 pub(super) fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
@@ -375,7 +394,7 @@ pub(super) fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::{data_entry, percent_decode, query_param};
+    use super::{data_entry, percent_decode, query_pairs, query_param};
 
     #[test]
     fn path_keys_decode_strictly() {
@@ -418,6 +437,31 @@ mod tests {
         assert_eq!(query_param("", "key").unwrap(), None);
         let e = query_param("key=%FF", "key").unwrap_err();
         assert_eq!(e.code(), "invalid_query");
+    }
+
+    #[test]
+    fn table_query_pairs_decode_strictly() {
+        assert_eq!(
+            query_pairs("where=title:eq:a+b%2Fc&&orderBy=rank:desc&limit").unwrap(),
+            [
+                ("where".to_owned(), "title:eq:a b/c".to_owned()),
+                ("orderBy".to_owned(), "rank:desc".to_owned()),
+                ("limit".to_owned(), String::new()),
+            ]
+        );
+        assert!(query_pairs("").unwrap().is_empty());
+        for bad in [
+            "where=title:eq:%FF",
+            "where=title:eq:%",
+            "w%G1=x",
+            "where=%C3",
+        ] {
+            assert_eq!(
+                query_pairs(bad).unwrap_err().code(),
+                "invalid_query",
+                "{bad}"
+            );
+        }
     }
 
     #[test]
