@@ -10,7 +10,7 @@ export CLOUDFLARE_CF_FETCH_ENABLED := false
 
 # The steps of `make test` run in the order listed, even under `make -j`.
 .NOTPARALLEL:
-.PHONY: dev test bench soak install setup dev-vars lint host-test build deploy-check e2e web-test client-test fmt clean
+.PHONY: dev test bench soak fuzz install setup dev-vars lint host-test build deploy-check e2e web-test client-test fmt clean
 
 install setup:
 	@bash scripts/setup.sh
@@ -59,6 +59,14 @@ client-test:
 
 fmt:
 	cargo fmt --all
+
+# The fuzz properties only (the tests named `fuzz_*`: the parsers of paths, queries, headers,
+# cookies, bodies and WebSocket frames), each at FUZZ_SCALE times its short count of `make test`,
+# from a random seed (PROPTEST_RNG_SEED=N repeats a run).
+FUZZ_SCALE ?= 50
+fuzz:
+	USERDO_FUZZ_SCALE=$(FUZZ_SCALE) cargo nextest run --locked --workspace --no-fail-fast \
+		-E 'test(/(^|::)fuzz_/)'
 
 # Release builds (wasm-opt) of the default worker and the bench floor under wrangler dev, driven by
 # wrk (Debian's, installed here when missing); prints one table and writes BENCHMARKS.md.

@@ -5,6 +5,8 @@ pub mod api;
 pub mod email;
 pub mod error;
 pub mod events;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod kv;
 pub mod mail;
 pub mod migrate;

@@ -26,24 +26,64 @@ pub fn error_response(error: &Error) -> worker::Result<Response> {
     if let Some(detail) = error.log_detail() {
         worker::console_error!("userdo: {detail}");
     }
-    let response = json(error.status(), &error.to_body())?;
-    if let Error::RateLimited { retry_after_secs } = error {
-        response
-            .headers()
-            .set("retry-after", &retry_after_secs.to_string())?;
+    let ErrorParts {
+        status,
+        body,
+        retry_after,
+    } = error_parts(error);
+    let response = json(status, &body)?;
+    if let Some(retry_after) = retry_after {
+        response.headers().set("retry-after", &retry_after)?;
     }
     Ok(response)
 }
 
+/// What the response for an error is made of.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorParts {
+    /// The status.
+    pub(crate) status: u16,
+    /// The body: `{"error": {"code", "message", "details"?}}`.
+    pub(crate) body: serde_json::Value,
+    /// The `Retry-After` header, in seconds (429 only).
+    pub(crate) retry_after: Option<String>,
+}
+
+/// The status, body and `Retry-After` of [`error_response`], without the runtime's types.
+pub(crate) fn error_parts(error: &Error) -> ErrorParts {
+    ErrorParts {
+        status: error.status(),
+        body: error.to_body(),
+        retry_after: match error {
+            Error::RateLimited { retry_after_secs } => Some(retry_after_secs.to_string()),
+            _ => None,
+        },
+    }
+}
+
+/// Request headers by (lower-case) name: the runtime's [`Headers`], or a plain list in host tests,
+/// so that the code reading them runs on the host too.
+pub(crate) trait HeaderSource {
+    /// The value of the header `name`, if the request has it.
+    fn header(&self, name: &str) -> Option<String>;
+}
+
+impl HeaderSource for Headers {
+    fn header(&self, name: &str) -> Option<String> {
+        self.get(name).ok().flatten()
+    }
+}
+
 /// Requires `Content-Type: application/json` (parameters allowed).
 pub fn require_json(req: &Request) -> Result<(), Error> {
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    json_media_type(req.headers().header("content-type").as_deref())
+}
+
+/// [`require_json`] on the value of `Content-Type`: its essence (before any `;`, trimmed, in any
+/// case) must be `application/json`, else 415.
+pub(crate) fn json_media_type(content_type: Option<&str>) -> Result<(), Error> {
     let essence = content_type
+        .unwrap_or_default()
         .split(';')
         .next()
         .unwrap_or("")
@@ -60,11 +100,7 @@ pub fn require_json(req: &Request) -> Result<(), Error> {
 /// or while streaming), so an oversized body is never buffered whole nor parsed.
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error> {
     let too_large = Error::PayloadTooLarge { limit };
-    if let Some(length) = req.headers().get("content-length").ok().flatten()
-        && length.trim().parse::<usize>().map_or(true, |n| n > limit)
-    {
-        return Err(too_large);
-    }
+    declared_length(req.headers().header("content-length").as_deref(), limit)?;
     let mut body = Vec::new();
     let Ok(mut stream) = req.stream() else {
         return Ok(body);
@@ -79,10 +115,26 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error
     Ok(body)
 }
 
+/// The `Content-Length` check of [`read_body`]: a declared length that is not a whole number,
+/// or is above `limit`, is 413 before anything is read.
+pub(crate) fn declared_length(length: Option<&str>, limit: usize) -> Result<(), Error> {
+    match length {
+        Some(length) if length.trim().parse::<usize>().map_or(true, |n| n > limit) => {
+            Err(Error::PayloadTooLarge { limit })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The value of a request cookie.
 pub fn cookie(headers: &Headers, name: &str) -> Option<String> {
-    let header = headers.get("cookie").ok().flatten()?;
-    Cookie::split_parse(header)
+    cookie_in(headers.header("cookie").as_deref(), name)
+}
+
+/// The value of the cookie `name` in a `Cookie` header (the first one of that name; an empty
+/// value counts as none).
+pub(crate) fn cookie_in(header: Option<&str>, name: &str) -> Option<String> {
+    Cookie::split_parse(header?)
         .filter_map(Result::ok)
         .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())

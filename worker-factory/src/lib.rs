@@ -8,6 +8,8 @@
 //! [`prelude`].
 
 pub mod app;
+#[cfg(test)]
+mod fuzz;
 mod hop;
 pub mod http;
 mod limiter;

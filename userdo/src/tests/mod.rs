@@ -3,6 +3,7 @@
 
 mod account;
 mod events;
+mod fuzz;
 mod kv;
 mod realtime;
 pub(crate) mod support;

@@ -5,7 +5,7 @@
 mod account;
 mod data;
 mod dispatch;
-mod sockets;
+pub(crate) mod sockets;
 mod tasks;
 
 use std::cell::{Cell, RefCell};

@@ -77,25 +77,8 @@ impl<A: UserApp> UserDoObject<A> {
             let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
             return Ok(None);
         }
-        // Refused before it is parsed: a frame over the limit costs no parsing.
-        let size = match &message {
-            WebSocketIncomingMessage::String(text) => text.len(),
-            WebSocketIncomingMessage::Binary(bytes) => bytes.len(),
-        };
-        if size > MAX_FRAME_BYTES {
-            return Err(no_id(Error::PayloadTooLarge {
-                limit: MAX_FRAME_BYTES,
-            }));
-        }
-        let WebSocketIncomingMessage::String(text) = message else {
-            return Err(no_id(Error::InvalidJson("frames are JSON text".into())));
-        };
-        let value: Json = serde_json::from_str(&text)
-            .map_err(|_| no_id(Error::InvalidJson("the frame is not JSON".into())))?;
-        let id = value.get("id").cloned().unwrap_or_default();
+        let (id, frame) = read_frame(message)?;
         let with_id = |e| (id.clone(), e);
-        let frame: realtime::ClientFrame = serde_json::from_value(value)
-            .map_err(|_| with_id(Error::field("method", "a frame is {id, method, params}")))?;
         let principal = Principal {
             user_id: core.user_id().to_owned(),
             session_id: socket.session_id,
@@ -127,4 +110,36 @@ impl<A: UserApp> UserDoObject<A> {
         worker::console_log!("userdo: websocket error: {error}");
         Ok(())
     }
+}
+
+/// Reads a client frame: refused before it is parsed when over [`MAX_FRAME_BYTES`]
+/// (`payload_too_large`), then JSON text of the shape `{id, method, params}`. The error comes
+/// with the frame's `id` when one could be read (`null` otherwise), as the answer echoes it.
+pub(crate) fn read_frame(
+    message: WebSocketIncomingMessage,
+) -> Result<(Json, realtime::ClientFrame), (Json, Error)> {
+    let no_id = |e| (Json::Null, e);
+    // Refused before it is parsed: a frame over the limit costs no parsing.
+    let size = match &message {
+        WebSocketIncomingMessage::String(text) => text.len(),
+        WebSocketIncomingMessage::Binary(bytes) => bytes.len(),
+    };
+    if size > MAX_FRAME_BYTES {
+        return Err(no_id(Error::PayloadTooLarge {
+            limit: MAX_FRAME_BYTES,
+        }));
+    }
+    let WebSocketIncomingMessage::String(text) = message else {
+        return Err(no_id(Error::InvalidJson("frames are JSON text".into())));
+    };
+    let value: Json = serde_json::from_str(&text)
+        .map_err(|_| no_id(Error::InvalidJson("the frame is not JSON".into())))?;
+    let id = value.get("id").cloned().unwrap_or_default();
+    let frame: realtime::ClientFrame = serde_json::from_value(value).map_err(|_| {
+        (
+            id.clone(),
+            Error::field("method", "a frame is {id, method, params}"),
+        )
+    })?;
+    Ok((id, frame))
 }

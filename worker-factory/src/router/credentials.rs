@@ -5,17 +5,26 @@ use userdo::token::AccessClaims;
 use userdo::{Error, Result, Settings};
 use worker::{Headers, Method, Request, Response, Url};
 
-use crate::http::{TOKEN_COOKIE, cookie, origin_of};
+use crate::http::{HeaderSource, TOKEN_COOKIE, cookie_in, origin_of};
 use crate::settings::env_value;
 
 /// The origins of `ALLOWED_ORIGINS`, without trailing slashes.
 pub(super) fn allowed_origins(env: &worker::Env) -> Vec<String> {
-    env_value(env, "ALLOWED_ORIGINS")
-        .unwrap_or_default()
-        .split(',')
+    parse_origins(&env_value(env, "ALLOWED_ORIGINS").unwrap_or_default())
+}
+
+/// A comma list of origins: each trimmed, without trailing slashes, empty ones left out.
+pub(super) fn parse_origins(list: &str) -> Vec<String> {
+    list.split(',')
         .map(|o| o.trim().trim_end_matches('/').to_owned())
         .filter(|o| !o.is_empty())
         .collect()
+}
+
+/// The origin CORS headers are given for: the request's `Origin` only when it is an allowed one
+/// (never an arbitrary origin reflected).
+pub(super) fn cors_origin(origin: Option<String>, allowed: &[String]) -> Option<String> {
+    origin.filter(|o| allowed.iter().any(|a| a == o))
 }
 
 /// The request's origin facts, read once per request.
@@ -26,8 +35,8 @@ pub(super) struct Origins<'a> {
 
 impl Origins<'_> {
     /// CSRF: the `Origin` must be this worker's own or an allowed one.
-    pub(super) fn check(&self, req: &Request) -> Result<()> {
-        let origin = header(req.headers(), "origin").ok_or(Error::CsrfRejected)?;
+    pub(super) fn check(&self, headers: &dyn HeaderSource) -> Result<()> {
+        let origin = headers.header("origin").ok_or(Error::CsrfRejected)?;
         if origin == origin_of(self.url) || self.allowed.contains(&origin) {
             Ok(())
         } else {
@@ -38,8 +47,8 @@ impl Origins<'_> {
 
 /// The bearer token of an `Authorization` header: `Some(Err)` for a header that is not
 /// `Bearer <token>`.
-pub(crate) fn bearer(headers: &Headers) -> Option<Result<String>> {
-    let header = header(headers, "authorization")?;
+pub(crate) fn bearer(headers: &dyn HeaderSource) -> Option<Result<String>> {
+    let header = headers.header("authorization")?;
     Some(
         header
             .strip_prefix("Bearer ")
@@ -54,17 +63,19 @@ pub(crate) fn bearer(headers: &Headers) -> Option<Result<String>> {
 /// cookie. A cookie-authenticated state change must come from an allowed origin (CSRF); with
 /// `always_check_cookie_origin` (the WebSocket upgrade) so must a cookie-authenticated `GET`.
 pub(super) fn access_token(
-    req: &Request,
+    headers: &dyn HeaderSource,
+    method: &Method,
     origins: &Origins<'_>,
     always_check_cookie_origin: bool,
 ) -> Result<String> {
-    if let Some(token) = bearer(req.headers()) {
+    if let Some(token) = bearer(headers) {
         return token;
     }
-    let token = cookie(req.headers(), TOKEN_COOKIE).ok_or(Error::Unauthenticated)?;
-    let safe = matches!(req.method(), Method::Get | Method::Head | Method::Options);
+    let token = cookie_in(headers.header("cookie").as_deref(), TOKEN_COOKIE)
+        .ok_or(Error::Unauthenticated)?;
+    let safe = matches!(method, Method::Get | Method::Head | Method::Options);
     if always_check_cookie_origin || !safe {
-        origins.check(req)?;
+        origins.check(headers)?;
     }
     Ok(token)
 }
@@ -77,7 +88,12 @@ pub(super) fn verified_caller(
     settings: &Settings,
     always_check_cookie_origin: bool,
 ) -> Result<AccessClaims> {
-    let token = access_token(req, origins, always_check_cookie_origin)?;
+    let token = access_token(
+        req.headers(),
+        &req.method(),
+        origins,
+        always_check_cookie_origin,
+    )?;
     settings.keys.verify_access(&token, now_secs())
 }
 
@@ -86,7 +102,7 @@ pub(super) fn now_secs() -> i64 {
 }
 
 pub(super) fn header(headers: &Headers, name: &str) -> Option<String> {
-    headers.get(name).ok().flatten()
+    headers.header(name)
 }
 
 /// The answer to a CORS preflight: 204 for an allowed origin, 403 otherwise.

@@ -6,6 +6,8 @@
 mod app_routes;
 mod credentials;
 mod forward;
+#[cfg(test)]
+mod fuzz;
 mod limits;
 mod parse;
 
@@ -22,7 +24,9 @@ use crate::http::{
 };
 use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
 use crate::settings::settings_from_env;
-use credentials::{Origins, allowed_origins, header, preflight, verified_caller, with_cors};
+use credentials::{
+    Origins, allowed_origins, cors_origin, header, preflight, verified_caller, with_cors,
+};
 use limits::Limits;
 use parse::Parts;
 
@@ -137,7 +141,7 @@ impl UserDoWorker {
         let url = req.url()?;
         let allowed = allowed_origins(&env);
         let origin = header(req.headers(), "origin");
-        let cors_origin = origin.filter(|o| allowed.iter().any(|a| a == o));
+        let cors_origin = cors_origin(origin, &allowed);
         let result = if req.method() == Method::Options {
             preflight(cors_origin.as_deref())
         } else {
@@ -213,7 +217,7 @@ impl UserDoWorker {
             endpoint,
             params,
             url,
-            req: &req,
+            headers: req.headers(),
             origins,
             body,
             caller: caller.as_ref(),

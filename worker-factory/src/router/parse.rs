@@ -11,11 +11,11 @@ use userdo::error::FieldErrors;
 use userdo::rpc::RpcRequest;
 use userdo::token::{self, AccessClaims, OpaqueKind};
 use userdo::{Error, Result, email, kv};
-use worker::{Request, Url};
+use worker::Url;
 
-use super::credentials::{Origins, header};
+use super::credentials::Origins;
 use crate::hop::Call;
-use crate::http::{REFRESH_COOKIE, cookie};
+use crate::http::{HeaderSource, REFRESH_COOKIE, cookie_in};
 use crate::routes::Endpoint;
 
 /// Whose object a call goes to.
@@ -33,7 +33,8 @@ pub(super) struct Parts<'a> {
     /// The raw (percent-encoded) path parameters, in the route's order.
     pub(super) params: Vec<&'a str>,
     pub(super) url: &'a Url,
-    pub(super) req: &'a Request,
+    /// The request's headers (the runtime's, or a list in host tests).
+    pub(super) headers: &'a dyn HeaderSource,
     pub(super) origins: &'a Origins<'a>,
     /// The body, when the route reads one and the request has it.
     pub(super) body: Option<Vec<u8>>,
@@ -47,7 +48,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         endpoint,
         params,
         url,
-        req,
+        headers,
         origins,
         body,
         caller,
@@ -74,7 +75,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             ));
         }
         Endpoint::DevOutbox => return dev_outbox(query),
-        Endpoint::Refresh => return refresh(body.as_deref(), req, origins),
+        Endpoint::Refresh => return refresh(body.as_deref(), headers, origins),
         Endpoint::ResetConfirm => {
             let r: ResetConfirm = api::parse_body(bytes())?;
             let new_password = r.new_password.unwrap_or_default();
@@ -93,7 +94,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
                 Call::VerificationConfirm { token }
             });
         }
-        Endpoint::WebSocket => match socket(query, req)? {
+        Endpoint::WebSocket => match socket(query, headers)? {
             (call, Some(ticket_user)) => return Ok((call, Target::User(ticket_user))),
             (call, None) => call,
         },
@@ -102,8 +103,8 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             Some(_) => Call::Logout { refresh: None },
             // No valid access token: the refresh cookie (checked for CSRF) names the session.
             None => {
-                let token = cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
-                origins.check(req)?;
+                let token = refresh_cookie(headers)?;
+                origins.check(headers)?;
                 return opaque(OpaqueKind::Refresh, token, |token| Call::Logout {
                     refresh: Some(token),
                 });
@@ -161,7 +162,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         }
         Endpoint::TableList => Call::TableList {
             table: param(0),
-            query: url.query_pairs().into_owned().collect(),
+            query: query_pairs(query)?,
         },
         Endpoint::TableCreate => Call::TableCreate {
             table: param(0),
@@ -209,7 +210,11 @@ fn dev_outbox(query: &str) -> Result<(Call, Target)> {
 
 /// The refresh token, from the body if there is one, else from the cookie (which, being
 /// cookie-borne, needs an allowed `Origin`).
-fn refresh(body: Option<&[u8]>, req: &Request, origins: &Origins<'_>) -> Result<(Call, Target)> {
+fn refresh(
+    body: Option<&[u8]>,
+    headers: &dyn HeaderSource,
+    origins: &Origins<'_>,
+) -> Result<(Call, Target)> {
     let from_body = match body {
         None => None,
         Some(bytes) => api::parse_body::<RefreshRequest>(bytes)?.refresh_token,
@@ -217,17 +222,22 @@ fn refresh(body: Option<&[u8]>, req: &Request, origins: &Origins<'_>) -> Result<
     let token = match from_body {
         Some(token) => token,
         None => {
-            let token = cookie(req.headers(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)?;
-            origins.check(req)?;
+            let token = refresh_cookie(headers)?;
+            origins.check(headers)?;
             token
         }
     };
     opaque(OpaqueKind::Refresh, token, |token| Call::Refresh { token })
 }
 
+/// The `refreshToken` cookie: 401 without it.
+fn refresh_cookie(headers: &dyn HeaderSource) -> Result<String> {
+    cookie_in(headers.header("cookie").as_deref(), REFRESH_COOKIE).ok_or(Error::Unauthenticated)
+}
+
 /// The WebSocket upgrade: `?ticket=` (which names its user, proven by its hash in the object)
 /// and `?since=`. Returns the ticket's user, if a ticket authenticates it.
-fn socket(query: &str, req: &Request) -> Result<(Call, Option<String>)> {
+fn socket(query: &str, headers: &dyn HeaderSource) -> Result<(Call, Option<String>)> {
     let ticket = query_param(query, "ticket")?;
     let ticket_user = match &ticket {
         Some(t) => Some(
@@ -237,7 +247,7 @@ fn socket(query: &str, req: &Request) -> Result<(Call, Option<String>)> {
         ),
         None => None,
     };
-    let upgrade = header(req.headers(), "upgrade");
+    let upgrade = headers.header("upgrade");
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(Error::UpgradeRequired);
     }
@@ -342,6 +352,25 @@ pub(super) fn query_param(query: &str, name: &str) -> Result<Option<String>> {
     Ok(None)
 }
 
+/// Every `name=value` pair of a query string in order (empty ones, as in `a=1&&b=2`, skipped),
+/// decoded as [`query_param`] decodes: a malformed escape or bytes that are not UTF-8 are
+/// `invalid_query`, as for the other endpoints' parameters.
+pub(super) fn query_pairs(query: &str) -> Result<Vec<(String, String)>> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match (percent_decode(k, true), percent_decode(v, true)) {
+                (Some(k), Some(v)) => Ok((k, v)),
+                _ => Err(Error::InvalidQuery(
+                    "the query is not valid percent-encoded UTF-8".into(),
+                )),
+            }
+        })
+        .collect()
+}
+
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in a query string). `None`
 /// for a `%` not followed by two hex digits, or a result that is not UTF-8.
 pub(super) fn percent_decode(s: &str, plus_is_space: bool) -> Option<String> {
@@ -386,7 +415,7 @@ fn batch_rows(body: Json) -> Result<Vec<Json>> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::{data_entry, percent_decode, query_param};
+    use super::{data_entry, percent_decode, query_pairs, query_param};
 
     #[test]
     fn path_keys_decode_strictly() {
@@ -429,6 +458,31 @@ mod tests {
         assert_eq!(query_param("", "key").unwrap(), None);
         let e = query_param("key=%FF", "key").unwrap_err();
         assert_eq!(e.code(), "invalid_query");
+    }
+
+    #[test]
+    fn table_query_pairs_decode_strictly() {
+        assert_eq!(
+            query_pairs("where=title:eq:a+b%2Fc&&orderBy=rank:desc&limit").unwrap(),
+            [
+                ("where".to_owned(), "title:eq:a b/c".to_owned()),
+                ("orderBy".to_owned(), "rank:desc".to_owned()),
+                ("limit".to_owned(), String::new()),
+            ]
+        );
+        assert!(query_pairs("").unwrap().is_empty());
+        for bad in [
+            "where=title:eq:%FF",
+            "where=title:eq:%",
+            "w%G1=x",
+            "where=%C3",
+        ] {
+            assert_eq!(
+                query_pairs(bad).unwrap_err().code(),
+                "invalid_query",
+                "{bad}"
+            );
+        }
     }
 
     #[test]
