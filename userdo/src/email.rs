@@ -62,7 +62,9 @@ fn domain_part_ok(domain: &str) -> bool {
             label.len() <= 63
                 && first.is_ascii_alphanumeric()
                 && last.is_ascii_alphanumeric()
-                && middle.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+                && middle
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         }
     };
     if domain.split('.').all(|label| label_ok(label.as_bytes())) {
