@@ -7,8 +7,7 @@ cd "$root/bench/floor"
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
 export ESBUILD_BIN="$root/node_modules/@esbuild/linux-x64/bin/esbuild"
 export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
+worker-build --release --no-opt
 if [ "${USERDO_WASM_OPT:-}" = 1 ]; then
-  exec worker-build --release
-else
-  exec worker-build --release --no-opt
+  bash "$root/scripts/wasm-opt.sh" build/index_bg.wasm
 fi

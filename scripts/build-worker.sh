@@ -2,7 +2,8 @@
 # Builds a worker crate (the default worker unless named) with worker-build, pointing it at local
 # tools so it downloads nothing.
 #   scripts/build-worker.sh [crate dir]   e.g. examples/multi-tenant; default examples/default
-#   USERDO_WASM_OPT=1   optimise with wasm-opt (release and size measurements; about 20 s more)
+#   USERDO_WASM_OPT=1   optimise with wasm-opt (release and size measurements; about 20 s more):
+#                       scripts/wasm-opt.sh, which also drops the name section (USERDO_KEEP_NAMES=1 keeps it)
 #   USERDO_SKIP_BUILD=1 do nothing if a build exists (make test builds once, then runs wrangler)
 # The default worker first builds the web example, its static assets (esbuild, a few ms).
 set -euo pipefail
@@ -18,8 +19,7 @@ fi
 export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}"
 export ESBUILD_BIN="$root/node_modules/@esbuild/linux-x64/bin/esbuild"
 export WASM_OPT_BIN="$root/node_modules/.bin/wasm-opt"
+worker-build --release --no-opt
 if [ "${USERDO_WASM_OPT:-}" = 1 ]; then
-  exec worker-build --release
-else
-  exec worker-build --release --no-opt
+  bash "$root/scripts/wasm-opt.sh" build/index_bg.wasm
 fi
