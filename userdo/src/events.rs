@@ -251,16 +251,32 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             )?)?;
         }
         let max = self.settings.event_log_max_bytes;
-        if bytes - released > max {
-            // The newest events whose sizes add up to at most `max` stay; every older one goes.
-            released += freed(self.store.query(
-                "DELETE FROM _userdo_events WHERE seq <= (
-                   SELECT seq FROM (
-                     SELECT seq, SUM(size) OVER (ORDER BY seq DESC) AS newer FROM _userdo_events
-                   ) WHERE newer > ? ORDER BY seq DESC LIMIT 1
-                 ) RETURNING size",
-                &[Value::Integer(max)],
-            )?)?;
+        // The newest events whose sizes add up to at most `max` stay; every older one goes. Found
+        // from the oldest end by the seq index, a page at a time: a write costs the few events it
+        // pushes out, not a pass over the whole log (a window over it made every write of a user
+        // at the bound scan some 100,000 events).
+        let mut excess = bytes - released - max;
+        while excess > 0 {
+            let oldest = self.store.query(
+                "SELECT seq, size FROM _userdo_events ORDER BY seq LIMIT 256",
+                &[],
+            )?;
+            let mut last = None;
+            let mut freed_now = 0;
+            for row in &oldest {
+                freed_now += row.int(1)?;
+                last = Some(row.int(0)?);
+                if freed_now >= excess {
+                    break;
+                }
+            }
+            let Some(last) = last else { break };
+            self.store.execute(
+                "DELETE FROM _userdo_events WHERE seq <= ?",
+                &[Value::Integer(last)],
+            )?;
+            released += freed_now;
+            excess -= freed_now;
         }
         if released > 0 {
             self.store.execute(
