@@ -1,20 +1,22 @@
 //! The mail the core asks to send (password reset, email verification), with default texts an
 //! application can replace. Sending is the runtime's job: a dev outbox or a production mailer.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a message is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum MailKind {
     /// A password-reset token (valid 1 hour).
     PasswordReset,
     /// An email-verification token (valid 24 hours).
     EmailVerification,
+    /// An invitation to an organization (valid 7 days).
+    Invitation,
 }
 
 /// One message to one address. `token` is also in `text`; it is kept apart for the dev outbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mail {
     /// What the message is for.
     pub kind: MailKind,
@@ -50,6 +52,19 @@ pub trait MailTemplates {
             format!("Use this code within 24 hours to confirm your email address:\n\n{token}"),
         )
     }
+
+    /// The invitation to the organization `org_name` (whose name its admins chose: quoted, never
+    /// trusted as markup).
+    fn invitation(&self, org_name: &str, token: &str) -> (String, String) {
+        (
+            "You are invited to join a team".to_owned(),
+            format!(
+                "You are invited to join the organization {org_name:?}. Sign in with this email \
+                 address and use this code within 7 days to accept:\n\n{token}\n\nIf you do \
+                 not know this organization, ignore this message."
+            ),
+        )
+    }
 }
 
 /// Sends mail. The runtime implements it twice: a dev outbox kept in the user's object, and a
@@ -68,11 +83,24 @@ pub struct DefaultTemplates;
 impl MailTemplates for DefaultTemplates {}
 
 impl Mail {
+    /// The invitation to `org_name` for `to`.
+    pub fn invitation(to: &str, org_name: &str, token: String, templates: &dyn MailTemplates) -> Self {
+        let (subject, text) = templates.invitation(org_name, &token);
+        Self {
+            kind: MailKind::Invitation,
+            to: to.to_owned(),
+            subject,
+            text,
+            token,
+        }
+    }
+
     /// Builds a message of `kind` for `to` with `templates`.
     pub fn new(kind: MailKind, to: &str, token: String, templates: &dyn MailTemplates) -> Self {
         let (subject, text) = match kind {
             MailKind::PasswordReset => templates.password_reset(&token),
             MailKind::EmailVerification => templates.email_verification(&token),
+            MailKind::Invitation => templates.invitation("", &token),
         };
         Self {
             kind,

@@ -31,6 +31,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     /// A ticket for opening one WebSocket as this session: single use, valid for
     /// [`TICKET_TTL_MS`]. Only its hash is stored.
     pub fn issue_ws_ticket(&self, principal: &Principal) -> Result<String> {
+        self.issue_scoped_ws_ticket(principal, "")
+    }
+
+    /// A ticket for the feed of the organization `org` (`""`: the user's own feed), as
+    /// [`issue_ws_ticket`](Self::issue_ws_ticket): one scope's ticket opens no other.
+    pub fn issue_scoped_ws_ticket(&self, principal: &Principal, scope: &str) -> Result<String> {
         let ticket = token::new_opaque(&self.platform, OpaqueKind::WsTicket, &self.user_id)?;
         let now = self.platform.now_ms();
         self.store.execute(
@@ -38,11 +44,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             &[Value::Integer(now)],
         )?;
         self.store.execute(
-            "INSERT INTO _userdo_ws_tickets (token_hash, session_id, expires_at) VALUES (?, ?, ?)",
+            "INSERT INTO _userdo_ws_tickets (token_hash, session_id, expires_at, scope) VALUES (?, ?, ?, ?)",
             &[
                 token::hash_token(&ticket).into(),
                 principal.session_id.as_str().into(),
                 Value::Integer(now + TICKET_TTL_MS),
+                scope.into(),
             ],
         )?;
         Ok(ticket)
@@ -51,14 +58,21 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     /// Spends a ticket: the session it was issued to, if the ticket is unspent and unexpired and
     /// the session still live; otherwise 401 `invalid_token` (or `session_revoked`).
     pub fn redeem_ws_ticket(&self, ticket: &str) -> Result<Principal> {
+        self.redeem_scoped_ws_ticket(ticket, "")
+    }
+
+    /// Spends a ticket of the scope `scope`, as [`redeem_ws_ticket`](Self::redeem_ws_ticket); a
+    /// ticket of another scope is `invalid_token` (and stays unspent).
+    pub fn redeem_scoped_ws_ticket(&self, ticket: &str, scope: &str) -> Result<Principal> {
         if token::opaque_user_id(OpaqueKind::WsTicket, ticket) != Some(self.user_id.as_str()) {
             return Err(Error::InvalidToken);
         }
         let rows = self.store.query(
-            "DELETE FROM _userdo_ws_tickets WHERE token_hash = ? AND expires_at > ? RETURNING session_id",
+            "DELETE FROM _userdo_ws_tickets WHERE token_hash = ? AND expires_at > ? AND scope = ? RETURNING session_id",
             &[
                 token::hash_token(ticket).into(),
                 Value::Integer(self.platform.now_ms()),
+                scope.into(),
             ],
         )?;
         let session_id = rows.first().ok_or(Error::InvalidToken)?.text(0)?.to_owned();

@@ -14,17 +14,24 @@ pub(crate) const ACCOUNT_NAMESPACE: &str = "userdo";
 pub(crate) const DATA_NAMESPACE: &str = "userdo.data";
 
 /// The account schema, in order, in the namespace [`ACCOUNT_NAMESPACE`].
-pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] = &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS];
+pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] =
+    &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS, TICKET_SCOPES];
 
 /// The data schema, in order, in the namespace [`DATA_NAMESPACE`].
 pub(crate) const DATA_MIGRATIONS: &[Migration] =
-    &[EVENTS_AND_KV, TABLE_REGISTRY, EVENT_SIZES, DELIVERED];
+    &[EVENTS_AND_KV, TABLE_REGISTRY, EVENT_SIZES, DELIVERED, ORG_INDEX];
 
 /// The namespace of the scheduled-task schema.
 pub(crate) const TASKS_NAMESPACE: &str = "userdo.tasks";
 
 /// The scheduled-task schema, in order, in the namespace [`TASKS_NAMESPACE`].
 pub(crate) const TASKS_MIGRATIONS: &[Migration] = &[TASKS];
+
+/// The namespace of an organization's own schema (in the organization's object).
+pub(crate) const ORG_NAMESPACE: &str = "userdo.org";
+
+/// An organization's schema, in order, in the namespace [`ORG_NAMESPACE`].
+pub(crate) const ORG_MIGRATIONS: &[Migration] = &[ORGANIZATION];
 
 /// The rate limiter's schema (migration namespace `"limits"`), kept in its own object.
 pub(crate) const LIMITS_MIGRATIONS: &[Migration] = &[RATE_COUNTERS];
@@ -40,6 +47,7 @@ pub(crate) const ERASED_TABLES: &[&str] = &[
     "_userdo_kv",
     "_userdo_events",
     "_userdo_tasks",
+    "_userdo_org_index",
 ];
 
 /// What an erase does beside emptying [`ERASED_TABLES`]: the seq counter starts again.
@@ -92,6 +100,13 @@ const WS_TICKETS: Migration = Migration {
     session_id TEXT NOT NULL,
     expires_at INTEGER NOT NULL
 )",
+};
+
+/// What a WebSocket ticket opens: `""` the user's own feed, else the organization of that id.
+const TICKET_SCOPES: Migration = Migration {
+    version: 4,
+    name: "websocket ticket scopes",
+    sql: "ALTER TABLE _userdo_ws_tickets ADD COLUMN scope TEXT NOT NULL DEFAULT ''",
 };
 
 const EVENTS_AND_KV: Migration = Migration {
@@ -161,6 +176,43 @@ CREATE TABLE _userdo_tasks (
 CREATE INDEX _userdo_tasks_by_due ON _userdo_tasks (due_ms)",
 };
 
+/// The organizations the user belongs to, as the user's object knows them: an index for
+/// `GET /api/orgs`, checked against each organization's object (the authority) when read.
+const ORG_INDEX: Migration = Migration {
+    version: 5,
+    name: "organization index",
+    sql: "CREATE TABLE _userdo_org_index (org_id TEXT PRIMARY KEY, added_at INTEGER NOT NULL)",
+};
+
+/// An organization: its name, members and invitations (in the organization's own object).
+const ORGANIZATION: Migration = Migration {
+    version: 1,
+    name: "organization",
+    sql: "
+CREATE TABLE _userdo_org (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    org_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE _userdo_members (
+    user_id TEXT PRIMARY KEY,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL,
+    joined_at INTEGER NOT NULL
+);
+CREATE TABLE _userdo_invitations (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL
+);
+CREATE INDEX _userdo_invitations_by_created ON _userdo_invitations (created_at)",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +224,7 @@ mod tests {
             DATA_MIGRATIONS,
             TASKS_MIGRATIONS,
             LIMITS_MIGRATIONS,
+            ORG_MIGRATIONS,
         ] {
             let versions: Vec<i64> = migrations.iter().map(|m| m.version).collect();
             let expected: Vec<i64> = (1..=migrations.len() as i64).collect();

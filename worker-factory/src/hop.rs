@@ -8,6 +8,34 @@ use serde_json::Value as Json;
 use userdo::token::AccessClaims;
 
 use crate::routes::Endpoint;
+use userdo::{Error, Result};
+use worker::{Headers, Method, Request, RequestInit, Response, Stub};
+
+/// Sends the serialized hop `text` to the object of `stub`. The request is built from scratch,
+/// so no header of the client's (spoofed or not) reaches the object; a WebSocket upgrade carries
+/// the hop in a header.
+pub(crate) async fn send_text(stub: &Stub, text: &str, websocket: bool) -> Result<Response> {
+    let headers = Headers::new();
+    let mut init = RequestInit::new();
+    if websocket {
+        headers.set("upgrade", "websocket")?;
+        headers.set(HOP_HEADER, text)?;
+        init.with_method(Method::Get);
+    } else {
+        headers.set("content-type", "application/json")?;
+        init.with_method(Method::Post)
+            .with_body(Some(text.to_owned().into()));
+    }
+    init.with_headers(headers);
+    let req = Request::new_with_init(HOP_URL, &init)?;
+    Ok(stub.fetch_with_request(req).await?)
+}
+
+/// Serializes and sends a hop (a [`Hop`] or an [`OrgHop`]).
+pub(crate) async fn send<T: Serialize>(stub: &Stub, hop: &T, websocket: bool) -> Result<Response> {
+    let text = serde_json::to_string(hop).map_err(|e| Error::internal_from("hop", e))?;
+    send_text(stub, &text, websocket).await
+}
 
 /// The header that carries the hop of a WebSocket upgrade (a `GET` has no body).
 pub(crate) const HOP_HEADER: &str = "x-userdo-hop";
@@ -17,6 +45,9 @@ pub(crate) const HOP_URL: &str = "https://userdo.internal/hop";
 /// One request for a user's object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Hop {
+    /// The binding of the organizations' Durable Objects, for calls that reach them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) orgs: Option<String>,
     /// The verified access token's claims, for endpoints a session authenticates; the object
     /// checks that the session is live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +168,19 @@ pub(crate) enum Call {
         table: String,
         id: String,
     },
+    /// A call to an organization, made through the caller's own object: it confirms the
+    /// session (or spends the socket ticket), then sends the call to the organization's object,
+    /// the authority on membership. `org` is empty where the call names none (create, list,
+    /// accept).
+    Org {
+        org: String,
+        action: OrgOp,
+    },
+    /// Internal (no endpoint): deliver this mail from the recipient's own object (the dev
+    /// outbox there in development, otherwise the mail webhook).
+    Mail {
+        mail: userdo::mail::Mail,
+    },
     /// An application route answered by [`UserApp::fetch`](crate::UserApp::fetch).
     App {
         method: String,
@@ -181,7 +225,121 @@ impl Call {
             Call::TableGet { .. } => Endpoint::TableGet,
             Call::TableUpdate { .. } => Endpoint::TableUpdate,
             Call::TableDelete { .. } => Endpoint::TableDelete,
-            Call::App { .. } => return None,
+            Call::Org { action, .. } => return action.endpoint(),
+            Call::Mail { .. } | Call::App { .. } => return None,
         })
     }
+}
+
+/// What an organization is asked to do (the organization endpoints of the route table, and two
+/// internal steps of account deletion).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub(crate) enum OrgOp {
+    /// Create the organization, the caller its owner.
+    Create {
+        name: String,
+    },
+    /// The caller's organizations (answered by the caller's object, from each organization).
+    List,
+    Get,
+    Rename {
+        name: String,
+    },
+    Delete,
+    Members,
+    SetRole {
+        user_id: String,
+        role: userdo::org::Role,
+    },
+    Remove {
+        user_id: String,
+    },
+    Invite {
+        email: String,
+        role: userdo::org::Role,
+    },
+    Invitations,
+    RevokeInvitation {
+        id: String,
+    },
+    Accept {
+        token: String,
+    },
+    TableList {
+        table: String,
+        query: Vec<(String, String)>,
+    },
+    TableCreate {
+        table: String,
+        row: Json,
+    },
+    TableBatch {
+        table: String,
+        rows: Vec<Json>,
+    },
+    TableGet {
+        table: String,
+        id: String,
+    },
+    TableUpdate {
+        table: String,
+        id: String,
+        patch: Json,
+    },
+    TableDelete {
+        table: String,
+        id: String,
+    },
+    WsTicket,
+    /// The upgrade: by a ticket of this organization's scope, or by the caller's session.
+    OpenSocket {
+        ticket: Option<String>,
+        since: Option<i64>,
+    },
+    /// Internal: what deleting the caller's account would do here (`apply` false), or does.
+    Depart {
+        apply: bool,
+    },
+}
+
+impl OrgOp {
+    /// The endpoint this call answers (`None` for internal steps).
+    pub(crate) fn endpoint(&self) -> Option<Endpoint> {
+        Some(match self {
+            OrgOp::Create { .. } => Endpoint::OrgCreate,
+            OrgOp::List => Endpoint::OrgList,
+            OrgOp::Get => Endpoint::OrgGet,
+            OrgOp::Rename { .. } => Endpoint::OrgRename,
+            OrgOp::Delete => Endpoint::OrgDelete,
+            OrgOp::Members => Endpoint::OrgMembers,
+            OrgOp::SetRole { .. } => Endpoint::OrgSetRole,
+            OrgOp::Remove { .. } => Endpoint::OrgRemoveMember,
+            OrgOp::Invite { .. } => Endpoint::OrgInvite,
+            OrgOp::Invitations => Endpoint::OrgInvitations,
+            OrgOp::RevokeInvitation { .. } => Endpoint::OrgRevokeInvitation,
+            OrgOp::Accept { .. } => Endpoint::InvitationAccept,
+            OrgOp::TableList { .. } => Endpoint::OrgTableList,
+            OrgOp::TableCreate { .. } => Endpoint::OrgTableCreate,
+            OrgOp::TableBatch { .. } => Endpoint::OrgTableBatch,
+            OrgOp::TableGet { .. } => Endpoint::OrgTableGet,
+            OrgOp::TableUpdate { .. } => Endpoint::OrgTableUpdate,
+            OrgOp::TableDelete { .. } => Endpoint::OrgTableDelete,
+            OrgOp::WsTicket => Endpoint::OrgWsTicket,
+            OrgOp::OpenSocket { .. } => Endpoint::OrgWebSocket,
+            OrgOp::Depart { .. } => return None,
+        })
+    }
+}
+
+/// One request for an organization's object, sent by the caller's own object after it
+/// confirmed the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OrgHop {
+    /// The organization's id (its object's name).
+    pub(crate) org: String,
+    /// Who calls.
+    pub(crate) caller: userdo::org::Caller,
+    /// What to do.
+    pub(crate) op: OrgOp,
 }

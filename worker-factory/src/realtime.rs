@@ -36,9 +36,21 @@ pub(crate) fn accept(
     principal: &Principal,
     since: Option<i64>,
 ) -> Result<WebSocket> {
+    accept_as(state, core, delivery, &principal.session_id, since)
+}
+
+/// [`accept`], for a socket known by `key`: its tag and the key in its attachment (a session
+/// id; in an organization's object, the member's user id).
+pub(crate) fn accept_as(
+    state: &State,
+    core: &UserCore,
+    delivery: &Delivery,
+    key: &str,
+    since: Option<i64>,
+) -> Result<WebSocket> {
     let pair = WebSocketPair::new()?;
-    // Tagged with its session: delivery finds the sockets of each live session by it.
-    state.accept_websocket_with_tags(&pair.server, &[principal.session_id.as_str()]);
+    // Tagged with its key: delivery finds the sockets of each live key by it.
+    state.accept_websocket_with_tags(&pair.server, &[key]);
     delivery.fresh.set(true);
     let (frames, last_seq) = match since {
         Some(since) => core.replay(since)?,
@@ -50,7 +62,7 @@ pub(crate) fn accept(
     remember(
         &pair.server,
         &SocketState {
-            session_id: principal.session_id.clone(),
+            session_id: key.to_owned(),
             last_seq,
         },
     );
@@ -110,6 +122,27 @@ impl Delivery {
 /// nothing but the sends touches them. Otherwise (and for sockets without a tag) each socket's
 /// attachment gives its session and where it started.
 pub(crate) fn deliver(state: &State, core: &UserCore, delivery: &Delivery, events: &[Event]) {
+    deliver_to(
+        state,
+        core,
+        delivery,
+        events,
+        || core.live_session_ids(),
+        (CLOSE_SESSION_ENDED, "session ended"),
+    );
+}
+
+/// [`deliver`], for sockets whose attachment names a key (a session id in a user's object, a
+/// member's user id in an organization's) that `live` lists while the socket may have events; a
+/// socket whose key is no longer live is closed with `close`.
+pub(crate) fn deliver_to(
+    state: &State,
+    core: &UserCore,
+    delivery: &Delivery,
+    events: &[Event],
+    live: impl FnOnce() -> Result<Vec<String>>,
+    close: (u16, &str),
+) {
     let (Some(first), Some(newest)) = (events.first().map(|e| e.seq), events.last().map(|e| e.seq))
     else {
         return;
@@ -130,7 +163,7 @@ pub(crate) fn deliver(state: &State, core: &UserCore, delivery: &Delivery, event
             }
         },
     };
-    let live: HashSet<String> = match core.live_session_ids() {
+    let live: HashSet<String> = match live() {
         Ok(ids) => ids.into_iter().collect(),
         Err(e) => {
             // Fail closed: no event goes out without knowing whose sessions are live. The
@@ -188,7 +221,7 @@ pub(crate) fn deliver(state: &State, core: &UserCore, delivery: &Delivery, event
                 continue;
             };
             if !live.contains(&socket.session_id) {
-                let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
+                let _ = ws.close(Some(close.0), Some(close.1));
                 continue;
             }
             let tagged = state.get_tags(ws).contains(&socket.session_id);
@@ -219,6 +252,24 @@ pub(crate) fn close_ended_sessions(state: &State, core: &UserCore) -> Result<()>
     }
     Ok(())
 }
+
+/// Closes the sockets tagged `key` with `code` (a member removed from an organization).
+pub(crate) fn close_tagged(state: &State, key: &str, code: u16, reason: &str) {
+    for ws in state.get_websockets_with_tag(key) {
+        let _ = ws.close(Some(code), Some(reason));
+    }
+}
+
+/// Closes every socket with `code`.
+pub(crate) fn close_all_with(state: &State, code: u16, reason: &str) {
+    for ws in state.get_websockets() {
+        let _ = ws.close(Some(code), Some(reason));
+    }
+}
+
+/// The close code of an organization's socket whose member was removed (or left), or whose
+/// organization was deleted.
+pub const CLOSE_NO_ACCESS: u16 = 4003;
 
 /// Closes every socket: the account is gone, and every session with it.
 pub(crate) fn close_all(state: &State) {

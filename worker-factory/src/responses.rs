@@ -152,3 +152,45 @@ pub struct TableRowBody {
     /// The row, with `id`, `createdAt` and `updatedAt`.
     pub row: Json,
 }
+
+/// `{org}`: the organization as the caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrgBody {
+    /// `{id, name, createdAt, role}`.
+    pub org: userdo::org::OrgView,
+}
+
+/// `{orgs}`: the organizations the caller belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OrgList {
+    /// Oldest membership first.
+    pub orgs: Vec<userdo::org::OrgView>,
+}
+
+/// `{members}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MemberList {
+    /// In the order they joined.
+    pub members: Vec<userdo::org::Member>,
+}
+
+/// `{member}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct MemberBody {
+    /// The member as changed.
+    pub member: userdo::org::Member,
+}
+
+/// `{invitation}` (its token goes by mail only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InvitationBody {
+    /// `{id, email, role, createdAt, expiresAt}`.
+    pub invitation: userdo::org::Invitation,
+}
+
+/// `{invitations}`: the pending ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InvitationList {
+    /// Newest first.
+    pub invitations: Vec<userdo::org::Invitation>,
+}

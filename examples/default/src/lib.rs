@@ -211,7 +211,43 @@ impl UserApp for DefaultApp {
     }
 }
 
+/// A note: the default worker's organization table, at `/api/orgs/{org}/tables/notes`.
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, JsonSchema)]
+pub struct Note {
+    /// 1 to 200 characters.
+    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    pub title: String,
+    /// At most 10,000 characters.
+    #[serde(default)]
+    #[validate(length(max = 10000, message = "must be at most 10000 characters"))]
+    pub body: String,
+}
+
+impl TableRow for Note {
+    const NAME: &'static str = "notes";
+}
+
+/// The default worker's organizations: shared notes that members read and write, and admins
+/// delete.
+#[derive(Debug)]
+pub struct Teams;
+
+impl OrgApp for Teams {
+    fn new(_vars: &Vars) -> Self {
+        Teams
+    }
+
+    fn tables(&self) -> Tables {
+        Tables::new().table::<Note>(Access::Roles {
+            read: Role::Member,
+            write: Role::Member,
+            delete: Role::Admin,
+        })
+    }
+}
+
 user_object!(UserObject, DefaultApp);
+org_object!(OrgObject, Teams); // one Durable Object per organization, bound as ORGS
 limiter_object!(RateLimiter); // exact rate-limit counters
 
 #[event(fetch)]

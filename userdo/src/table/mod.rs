@@ -83,6 +83,17 @@ pub enum Access {
     ReadOnly,
     /// Not reachable over HTTP (404), only from application code.
     ServerOnly,
+    /// An organization's table: its members reach it over HTTP
+    /// (`/api/orgs/{org}/tables/{name}`) by role, each action needing the role given here or a
+    /// higher one. In a user's object such a table is not reachable over HTTP.
+    Roles {
+        /// The lowest role that reads rows.
+        read: crate::org::Role,
+        /// The lowest role that creates and updates rows.
+        write: crate::org::Role,
+        /// The lowest role that deletes rows.
+        delete: crate::org::Role,
+    },
 }
 
 /// An index over one or more fields (system fields `id`, `createdAt`, `updatedAt` included),

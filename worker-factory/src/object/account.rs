@@ -75,8 +75,13 @@ impl<A: UserApp> UserDoObject<A> {
         core: &UserCore,
         who: &Principal,
         password: &str,
+        orgs: Option<&str>,
     ) -> Result<Response> {
         core.authorize_deletion(who, password)?;
+        // Refused (409, nothing changed) while the user owns an organization with other
+        // members; otherwise the account leaves each (and deletes those it was alone in).
+        self.org_departures_allowed(core, orgs).await?;
+        self.org_depart_all(core, orgs).await;
         core.erase()?;
         self.state.storage().delete_all().await?;
         // Scheduled work goes with the account (deleteAll leaves the alarm).

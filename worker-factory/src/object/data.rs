@@ -218,7 +218,7 @@ fn client_table(core: &UserCore, name: &str, write: bool) -> Result<std::rc::Rc<
     let def = core
         .table_def(name)
         .ok()
-        .filter(|d| d.access() != Access::ServerOnly)
+        .filter(|d| matches!(d.access(), Access::ReadWrite | Access::ReadOnly))
         .ok_or_else(|| Error::NotFound("no such table".into()))?;
     if write && def.access() == Access::ReadOnly {
         return Err(Error::Forbidden(format!("table {name} is read-only")));

@@ -7,7 +7,7 @@ use worker::Response;
 
 use super::UserDoObject;
 use crate::app::{UserApp, UserCore};
-use crate::hop::{Call, Hop};
+use crate::hop::{Call, Hop, OrgOp};
 use crate::http::respond;
 use crate::mail;
 use crate::responses::{DevObject, OK};
@@ -17,6 +17,7 @@ use crate::store::DoStore;
 impl<A: UserApp> UserDoObject<A> {
     pub(super) async fn dispatch(&self, hop: Hop) -> Result<Response> {
         let Hop {
+            orgs,
             caller,
             user_agent,
             call,
@@ -27,6 +28,12 @@ impl<A: UserApp> UserDoObject<A> {
         if matches!(call, Call::DevOutbox | Call::DevObject) && !mail::dev_outbox_enabled(&self.env)
         {
             return Err(Error::NotFound("no such endpoint".into()));
+        }
+        if let Call::Mail { mail } = &call {
+            // Answered without opening the core: an invitee may have no account yet.
+            let now = userdo::Platform::now_ms(&crate::store::WorkerPlatform);
+            mail::deliver(&self.env, &DoStore::new(self.state.storage()), now, mail).await?;
+            return respond(202, &OK);
         }
         if let Call::DevOutbox = call {
             return respond(200, &mail::outbox(&DoStore::new(self.state.storage()))?);
@@ -88,8 +95,31 @@ impl<A: UserApp> UserDoObject<A> {
             }
             Call::VerificationRequest => self.request_verification(core, &session()?).await,
             Call::DeleteAccount { password } => {
-                self.delete_account(core, &session()?, &password).await
+                self.delete_account(core, &session()?, &password, orgs.as_deref())
+                    .await
             }
+            Call::Org {
+                org,
+                action:
+                    OrgOp::OpenSocket {
+                        ticket: Some(ticket),
+                        since,
+                    },
+            } => {
+                let who = core.redeem_scoped_ws_ticket(&ticket, &org)?;
+                let action = OrgOp::OpenSocket {
+                    ticket: None,
+                    since,
+                };
+                self.org_call(core, &who, orgs.as_deref(), org, action)
+                    .await
+            }
+            Call::Org { org, action } => {
+                self.org_call(core, &session()?, orgs.as_deref(), org, action)
+                    .await
+            }
+            // Answered above, without opening the core.
+            Call::Mail { .. } => Err(Error::internal("mail reached the dispatch")),
             Call::WsTicket => self.ws_ticket(core, &session()?),
             Call::Rpc { method, params } => self.rpc(core, &session()?, &method, params).await,
             Call::KvList {

@@ -5,6 +5,7 @@
 mod account;
 mod data;
 mod dispatch;
+mod orgs;
 pub(crate) mod sockets;
 mod tasks;
 

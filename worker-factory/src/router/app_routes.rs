@@ -112,6 +112,7 @@ impl AuthUser {
     ) -> Result<Response> {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let hop = Hop {
+            orgs: None,
             caller: Some(self.claims.clone()),
             user_agent: String::new(),
             call: Call::App {
@@ -161,6 +162,7 @@ impl UserDoWorker {
                 };
                 let user_agent = header(req.headers(), "user-agent").unwrap_or_default();
                 let hop = Hop {
+            orgs: None,
                     caller: Some(claims),
                     user_agent,
                     call,
@@ -169,6 +171,7 @@ impl UserDoWorker {
             }
             AppAction::Worker(handler) => {
                 let hop = Hop {
+            orgs: None,
                     caller: Some(claims.clone()),
                     user_agent: String::new(),
                     call: Call::Me,

@@ -3,10 +3,10 @@
 
 use serde::Deserialize;
 use userdo::{Error, Result, Settings, email, token};
-use worker::{Headers, Method, ObjectNamespace, Request, RequestInit, Response, Stub};
+use worker::{ObjectNamespace, Response, Stub};
 
 use super::parse::Target;
-use crate::hop::{HOP_HEADER, HOP_URL, Hop};
+use crate::hop::Hop;
 use crate::http::{REFRESH_COOKIE, TOKEN_COOKIE, json_text, mutable, set_cookie};
 
 /// The stub of the object a call goes to. A user id that is not one (a forged token's) is 401.
@@ -38,23 +38,9 @@ pub(super) fn account_id(namespace: &ObjectNamespace, target: &Target) -> Result
     }
 }
 
-/// Sends `hop` to the object. The request is built from scratch, so no header of the client's
-/// (spoofed or not) reaches the object; a WebSocket upgrade carries the hop in a header.
+/// Sends `hop` to the object.
 pub(crate) async fn send(stub: &Stub, hop: &Hop, websocket: bool) -> Result<Response> {
-    let text = serde_json::to_string(hop).map_err(|e| Error::internal_from("hop", e))?;
-    let headers = Headers::new();
-    let mut init = RequestInit::new();
-    if websocket {
-        headers.set("upgrade", "websocket")?;
-        headers.set(HOP_HEADER, &text)?;
-        init.with_method(Method::Get);
-    } else {
-        headers.set("content-type", "application/json")?;
-        init.with_method(Method::Post).with_body(Some(text.into()));
-    }
-    init.with_headers(headers);
-    let req = Request::new_with_init(HOP_URL, &init)?;
-    Ok(stub.fetch_with_request(req).await?)
+    crate::hop::send(stub, hop, websocket).await
 }
 
 /// The tokens of a signup, login or refresh answer.
@@ -118,4 +104,38 @@ pub(super) fn clear_auth_cookies(
         }
     }
     Ok(response)
+}
+
+/// What an organization answers to a new invitation, before the worker mails it.
+#[derive(Deserialize)]
+struct NewInvitation {
+    invitation: userdo::org::Invitation,
+    mail: userdo::mail::Mail,
+}
+
+/// Sends the invitation's mail from the invitee's own object (its dev outbox in development,
+/// else the mail webhook) and answers `{invitation}`: the token goes by mail only. A delivery
+/// failure is logged, as for the other mail.
+pub(super) async fn send_invitation(
+    namespace: &ObjectNamespace,
+    mut response: Response,
+) -> Result<Response> {
+    let answer: NewInvitation = response
+        .json()
+        .await
+        .map_err(|e| Error::internal_from("an invitation answer", e))?;
+    let NewInvitation { invitation, mail } = answer;
+    let stub = stub(namespace, &Target::Email(invitation.email.clone()))?;
+    let hop = Hop {
+        orgs: None,
+        caller: None,
+        user_agent: String::new(),
+        call: crate::hop::Call::Mail { mail },
+    };
+    match send(&stub, &hop, false).await {
+        Ok(r) if r.status_code() == 202 => {}
+        Ok(r) => worker::console_error!("userdo: invitation mail not sent ({})", r.status_code()),
+        Err(e) => worker::console_error!("userdo: invitation mail not sent: {e}"),
+    }
+    crate::http::respond(201, &crate::responses::InvitationBody { invitation })
 }

@@ -53,6 +53,7 @@ pub use app_routes::{AuthUser, PathParams};
 pub struct UserDoWorker {
     binding: String,
     limiter: Option<String>,
+    orgs: Option<String>,
     routes: Vec<AppRoute>,
 }
 
@@ -71,6 +72,7 @@ impl UserDoWorker {
         Self {
             binding: binding.to_owned(),
             limiter: Some("RATE_LIMITER".to_owned()),
+            orgs: Some("ORGS".to_owned()),
             routes: Vec::new(),
         }
     }
@@ -80,6 +82,14 @@ impl UserDoWorker {
     /// that says so, rather than running without limits.
     pub fn rate_limiter(mut self, binding: &str) -> Self {
         self.limiter = Some(binding.to_owned());
+        self
+    }
+
+    /// The binding of the organizations' Durable Object class
+    /// ([`org_object!`](crate::org_object)); `"ORGS"` unless set here. Without that binding the
+    /// organization endpoints answer 500 with a log line that says so.
+    pub fn organizations(mut self, binding: &str) -> Self {
+        self.orgs = Some(binding.to_owned());
         self
     }
 
@@ -232,11 +242,16 @@ impl UserDoWorker {
         };
         let stub = forward::stub(&namespace, &target)?;
         let hop = Hop {
+            orgs: self.orgs.clone(),
             caller,
             user_agent: header(req.headers(), "user-agent").unwrap_or_default(),
             call,
         };
-        let response = forward::send(&stub, &hop, endpoint == Endpoint::WebSocket).await?;
+        let websocket = matches!(endpoint, Endpoint::WebSocket | Endpoint::OrgWebSocket);
+        let mut response = forward::send(&stub, &hop, websocket).await?;
+        if endpoint == Endpoint::OrgInvite && response.status_code() == 201 {
+            response = forward::send_invitation(&namespace, response).await?;
+        }
         if let Some((limits, bucket, account)) = &account {
             limits.after(*bucket, account, response.status_code()).await;
         }

@@ -14,7 +14,8 @@ use userdo::{Error, Result, email, kv};
 use worker::Url;
 
 use super::credentials::Origins;
-use crate::hop::Call;
+use crate::hop::{Call, OrgOp};
+use userdo::org::{AcceptRequest, InviteRequest, NameRequest, Role, RoleRequest};
 use crate::http::{HeaderSource, REFRESH_COOKIE, cookie_in};
 use crate::routes::Endpoint;
 
@@ -93,6 +94,109 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             return opaque(OpaqueKind::EmailVerification, token, |token| {
                 Call::VerificationConfirm { token }
             });
+        }
+        Endpoint::OrgWebSocket => {
+            let org = org_param(&param(0))?;
+            let (Call::OpenSocket { ticket, since }, ticket_user) = socket(query, headers)? else {
+                return Err(Error::internal("socket() builds an OpenSocket"));
+            };
+            let call = Call::Org {
+                org,
+                action: OrgOp::OpenSocket { ticket, since },
+            };
+            if let Some(user) = ticket_user {
+                return Ok((call, Target::User(user)));
+            }
+            call
+        }
+        Endpoint::OrgCreate => Call::Org {
+            org: String::new(),
+            action: OrgOp::Create {
+                name: org_name(bytes())?,
+            },
+        },
+        Endpoint::OrgList => Call::Org {
+            org: String::new(),
+            action: OrgOp::List,
+        },
+        Endpoint::InvitationAccept => {
+            let r: AcceptRequest = api::parse_body(bytes())?;
+            Call::Org {
+                org: String::new(),
+                action: OrgOp::Accept {
+                    token: r.token.unwrap_or_default(),
+                },
+            }
+        }
+        Endpoint::OrgGet
+        | Endpoint::OrgRename
+        | Endpoint::OrgDelete
+        | Endpoint::OrgMembers
+        | Endpoint::OrgSetRole
+        | Endpoint::OrgRemoveMember
+        | Endpoint::OrgInvite
+        | Endpoint::OrgInvitations
+        | Endpoint::OrgRevokeInvitation
+        | Endpoint::OrgTableList
+        | Endpoint::OrgTableCreate
+        | Endpoint::OrgTableBatch
+        | Endpoint::OrgTableGet
+        | Endpoint::OrgTableUpdate
+        | Endpoint::OrgTableDelete
+        | Endpoint::OrgWsTicket => {
+            let org = org_param(&param(0))?;
+            let action = match endpoint {
+                Endpoint::OrgGet => OrgOp::Get,
+                Endpoint::OrgRename => OrgOp::Rename {
+                    name: org_name(bytes())?,
+                },
+                Endpoint::OrgDelete => OrgOp::Delete,
+                Endpoint::OrgMembers => OrgOp::Members,
+                Endpoint::OrgSetRole => {
+                    let r: RoleRequest = api::parse_body(bytes())?;
+                    let role = r.role.as_deref().and_then(Role::parse).ok_or_else(|| {
+                        Error::field("role", "must be one of owner, admin, member")
+                    })?;
+                    OrgOp::SetRole {
+                        user_id: param(1),
+                        role,
+                    }
+                }
+                Endpoint::OrgRemoveMember => OrgOp::Remove { user_id: param(1) },
+                Endpoint::OrgInvite => {
+                    let (email, role) = invitation(bytes())?;
+                    OrgOp::Invite { email, role }
+                }
+                Endpoint::OrgInvitations => OrgOp::Invitations,
+                Endpoint::OrgRevokeInvitation => OrgOp::RevokeInvitation { id: param(1) },
+                Endpoint::OrgTableList => OrgOp::TableList {
+                    table: param(1),
+                    query: query_pairs(query)?,
+                },
+                Endpoint::OrgTableCreate => OrgOp::TableCreate {
+                    table: param(1),
+                    row: any_json(bytes())?,
+                },
+                Endpoint::OrgTableBatch => OrgOp::TableBatch {
+                    table: param(1),
+                    rows: batch_rows(any_json(bytes())?)?,
+                },
+                Endpoint::OrgTableGet => OrgOp::TableGet {
+                    table: param(1),
+                    id: param(2),
+                },
+                Endpoint::OrgTableUpdate => OrgOp::TableUpdate {
+                    table: param(1),
+                    id: param(2),
+                    patch: any_json(bytes())?,
+                },
+                Endpoint::OrgTableDelete => OrgOp::TableDelete {
+                    table: param(1),
+                    id: param(2),
+                },
+                _ => OrgOp::WsTicket,
+            };
+            Call::Org { org, action }
         }
         Endpoint::WebSocket => match socket(query, headers)? {
             (call, Some(ticket_user)) => return Ok((call, Target::User(ticket_user))),
@@ -189,6 +293,48 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
     // Every other endpoint belongs to the caller's session.
     let caller = caller.ok_or(Error::Unauthenticated)?;
     Ok((call, Target::User(caller.sub.clone())))
+}
+
+/// The organization of a path: an id of the right shape, or 404 (as for one that does not
+/// exist: nothing is revealed either way).
+fn org_param(raw: &str) -> Result<String> {
+    if userdo::org::is_org_id(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(Error::NotFound("no such organization".into()))
+    }
+}
+
+/// The `{name}` of a new or renamed organization, checked and trimmed.
+fn org_name(bytes: &[u8]) -> Result<String> {
+    let r: NameRequest = api::parse_body(bytes)?;
+    userdo::org::check_name(r.name.as_deref())
+}
+
+/// The `{email, role}` of an invitation: the email normalised, the role `admin` or `member`;
+/// every failing field named at once.
+fn invitation(bytes: &[u8]) -> Result<(String, Role)> {
+    let r: InviteRequest = api::parse_body(bytes)?;
+    let mut errors = FieldErrors::new();
+    let email = match email::normalize(r.email.as_deref().unwrap_or_default()) {
+        Ok(email) => Some(email),
+        Err(Error::Validation(fields)) => {
+            errors.extend(fields);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let role = match r.role.as_deref().and_then(Role::parse) {
+        Some(role @ (Role::Admin | Role::Member)) => Some(role),
+        _ => {
+            errors.insert("role".into(), vec!["must be admin or member".into()]);
+            None
+        }
+    };
+    match (email, role) {
+        (Some(email), Some(role)) if errors.is_empty() => Ok((email, role)),
+        _ => Err(Error::Validation(errors)),
+    }
 }
 
 /// Signup or login: the credentials, with the email normalised (it names the object).

@@ -12,9 +12,11 @@ use serde::Serialize;
 use userdo::token::OpaqueKind;
 
 use crate::responses::{
-    BatchRequest, DataEntry, DataValue, DevObject, KeyList, KvEntry, OkBody, Outbox, Revoked,
-    RowList, RowsCreated, RpcResult, SessionList, TableRowBody, Ticket, UserBody,
+    BatchRequest, DataEntry, DataValue, DevObject, InvitationBody, InvitationList, KeyList,
+    KvEntry, MemberBody, MemberList, OkBody, OrgBody, OrgList, Outbox, Revoked, RowList,
+    RowsCreated, RpcResult, SessionList, TableRowBody, Ticket, UserBody,
 };
+use userdo::org::{AcceptRequest, InviteRequest, NameRequest, RoleRequest};
 use serde_json::Value as Json;
 use userdo::api::{
     AuthResponse, ChangePasswordRequest, Credentials, DeleteAccountRequest, RefreshRequest,
@@ -289,6 +291,46 @@ routes! {
     TableUpdate: Patch "/api/tables/{table}/{id}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
     /// `DELETE /api/tables/{table}/{id}`.
     TableDelete: Delete "/api/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `POST /api/orgs`: a new organization, the caller its owner.
+    OrgCreate: Post "/api/orgs" (NameRequest), Session, AUTH_JSON, None, Keep, Keep, false -> OrgBody;
+    /// `GET /api/orgs`: the caller's organizations.
+    OrgList: Get "/api/orgs" (()), Session, NoBody, None, Keep, Keep, false -> OrgList;
+    /// `GET /api/orgs/{org}` (a member).
+    OrgGet: Get "/api/orgs/{org}" (()), Session, NoBody, None, Keep, Keep, false -> OrgBody;
+    /// `PATCH /api/orgs/{org}` (an admin).
+    OrgRename: Patch "/api/orgs/{org}" (NameRequest), Session, AUTH_JSON, None, Keep, Keep, false -> OrgBody;
+    /// `DELETE /api/orgs/{org}` (the owner): its data is gone, every member's access ends.
+    OrgDelete: Delete "/api/orgs/{org}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `GET /api/orgs/{org}/members` (a member).
+    OrgMembers: Get "/api/orgs/{org}/members" (()), Session, NoBody, None, Keep, Keep, false -> MemberList;
+    /// `PATCH /api/orgs/{org}/members/{userId}` (an admin; the owner to give `owner`).
+    OrgSetRole: Patch "/api/orgs/{org}/members/{userId}" (RoleRequest), Session, AUTH_JSON, None, Keep, Keep, false -> MemberBody;
+    /// `DELETE /api/orgs/{org}/members/{userId}` (an admin, or the member leaving).
+    OrgRemoveMember: Delete "/api/orgs/{org}/members/{userId}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `POST /api/orgs/{org}/invitations` (an admin): the token goes by mail only.
+    OrgInvite: Post "/api/orgs/{org}/invitations" (InviteRequest), Session, AUTH_JSON, None, Keep, Keep, false -> InvitationBody;
+    /// `GET /api/orgs/{org}/invitations` (an admin): the pending ones.
+    OrgInvitations: Get "/api/orgs/{org}/invitations" (()), Session, NoBody, None, Keep, Keep, false -> InvitationList;
+    /// `DELETE /api/orgs/{org}/invitations/{id}` (an admin).
+    OrgRevokeInvitation: Delete "/api/orgs/{org}/invitations/{id}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `POST /api/invitations/accept`: the invited user joins.
+    InvitationAccept: Post "/api/invitations/accept" (AcceptRequest), Session, AUTH_JSON, None, Keep, Keep, false -> OrgBody;
+    /// `GET /api/orgs/{org}/tables/{table}` (as `/api/tables/{table}`, by the table's roles).
+    OrgTableList: Get "/api/orgs/{org}/tables/{table}" (()), Session, NoBody, None, Keep, Keep, false -> RowList;
+    /// `POST /api/orgs/{org}/tables/{table}`.
+    OrgTableCreate: Post "/api/orgs/{org}/tables/{table}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
+    /// `POST /api/orgs/{org}/tables/{table}/batch`.
+    OrgTableBatch: Post "/api/orgs/{org}/tables/{table}/batch" (BatchRequest), Session, Body::Json(BATCH_BODY_LIMIT), None, Keep, Keep, false -> RowsCreated;
+    /// `GET /api/orgs/{org}/tables/{table}/{id}`.
+    OrgTableGet: Get "/api/orgs/{org}/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> TableRowBody;
+    /// `PATCH /api/orgs/{org}/tables/{table}/{id}`.
+    OrgTableUpdate: Patch "/api/orgs/{org}/tables/{table}/{id}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
+    /// `DELETE /api/orgs/{org}/tables/{table}/{id}`.
+    OrgTableDelete: Delete "/api/orgs/{org}/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `POST /api/orgs/{org}/ws/ticket` (a member): a ticket for the organization's feed.
+    OrgWsTicket: Post "/api/orgs/{org}/ws/ticket" (()), Session, NoBody, None, Keep, Keep, false -> Ticket;
+    /// `GET /api/orgs/{org}/ws`: the organization's change feed (`?ticket=`, `?since=`).
+    OrgWebSocket: Get "/api/orgs/{org}/ws" (()), Socket, NoBody, None, Keep, Keep, false -> ();
 }
 
 /// Whether `path` fits `pattern`: the same number of segments, literal segments equal, a
