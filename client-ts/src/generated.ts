@@ -2,6 +2,12 @@
 // `userdo-schema-gen` crate). Do not edit: run `npm run gen`. `npm test` fails when this file
 // is out of date.
 
+/** The body of `POST /api/invitations/accept`: `{token}`. */
+export interface AcceptRequest {
+  /** The token from the invitation's mail. */
+  token: string;
+}
+
 /** What signup, login and refresh return. */
 export interface AuthResponse {
   /** The refresh token (opaque). */
@@ -115,6 +121,40 @@ export interface Event {
   ts: number;
 }
 
+/** A pending invitation: `{id, email, role, createdAt, expiresAt}` (its token goes by mail only). */
+export interface Invitation {
+  /** Milliseconds since the Unix epoch. */
+  createdAt: number;
+  /** The invited (normalised) email. */
+  email: string;
+  /** Milliseconds since the Unix epoch; 7 days after `createdAt`. */
+  expiresAt: number;
+  /** The invitation's id. */
+  id: string;
+  /** The role it gives: `admin` or `member`. */
+  role: Role;
+}
+
+/** `{invitation}` (its token goes by mail only). */
+export interface InvitationBody {
+  /** `{id, email, role, createdAt, expiresAt}`. */
+  invitation: Invitation;
+}
+
+/** `{invitations}`: the pending ones. */
+export interface InvitationList {
+  /** Newest first. */
+  invitations: Invitation[];
+}
+
+/** The body of `POST /api/orgs/{org}/invitations`: `{email, role}`. */
+export interface InviteRequest {
+  /** Whom to invite. */
+  email: string;
+  /** `admin` or `member`. */
+  role: "admin" | "member";
+}
+
 /** `{keys}`. */
 export interface KeyList {
   /** The keys, in UTF-8 byte order: at most `?limit` (default and at most 1000). */
@@ -144,10 +184,64 @@ export interface KvEntry {
 /** What happened to a key. */
 export type KvOp = "put" | "delete";
 
+/** A member: `{userId, email, role, joinedAt}`. */
+export interface Member {
+  /** The user's email. */
+  email: string;
+  /** When they joined, in milliseconds since the Unix epoch. */
+  joinedAt: number;
+  /** Their role. */
+  role: Role;
+  /** The user's id. */
+  userId: string;
+}
+
+/** `{member}`. */
+export interface MemberBody {
+  /** The member as changed. */
+  member: Member;
+}
+
+/** `{members}`. */
+export interface MemberList {
+  /** In the order they joined. */
+  members: Member[];
+}
+
+/** The body of `POST /api/orgs` and `PATCH /api/orgs/{org}`: `{name}`. */
+export interface NameRequest {
+  /** 1 to 100 characters. */
+  name: string;
+}
+
 /** `{ok: true}`. */
 export interface OkBody {
   /** Always `true`. */
   ok: boolean;
+}
+
+/** `{org}`: the organization as the caller sees it. */
+export interface OrgBody {
+  /** `{id, name, createdAt, role}`. */
+  org: OrgView;
+}
+
+/** `{orgs}`: the organizations the caller belongs to. */
+export interface OrgList {
+  /** Oldest membership first. */
+  orgs: OrgView[];
+}
+
+/** The organization as a caller sees it: `{id, name, createdAt, role}`. */
+export interface OrgView {
+  /** Milliseconds since the Unix epoch. */
+  createdAt: number;
+  /** 32 hex characters. */
+  id: string;
+  /** 1 to 100 characters. */
+  name: string;
+  /** The caller's role. */
+  role: Role;
 }
 
 /** `{messages}`: newest last. */
@@ -210,6 +304,15 @@ export interface ResetRequest {
 export interface Revoked {
   /** The number of sessions revoked. */
   revoked: number;
+}
+
+/** A member's role, highest first. */
+export type Role = "owner" | "admin" | "member";
+
+/** The body of `PATCH /api/orgs/{org}/members/{userId}`: `{role}`. */
+export interface RoleRequest {
+  /** `owner` (transfers ownership), `admin` or `member`. */
+  role: "owner" | "admin" | "member";
 }
 
 /** `{rows, count}`, and `countCapped: true` when more than 10,000 rows match. */
@@ -399,6 +502,26 @@ export const routes = {
   tableGet: { method: "GET", path: "/api/tables/{table}/{id}" },
   tableUpdate: { method: "PATCH", path: "/api/tables/{table}/{id}" },
   tableDelete: { method: "DELETE", path: "/api/tables/{table}/{id}" },
+  orgCreate: { method: "POST", path: "/api/orgs" },
+  orgList: { method: "GET", path: "/api/orgs" },
+  orgGet: { method: "GET", path: "/api/orgs/{org}" },
+  orgRename: { method: "PATCH", path: "/api/orgs/{org}" },
+  orgDelete: { method: "DELETE", path: "/api/orgs/{org}" },
+  orgMembers: { method: "GET", path: "/api/orgs/{org}/members" },
+  orgSetRole: { method: "PATCH", path: "/api/orgs/{org}/members/{userId}" },
+  orgRemoveMember: { method: "DELETE", path: "/api/orgs/{org}/members/{userId}" },
+  orgInvite: { method: "POST", path: "/api/orgs/{org}/invitations" },
+  orgInvitations: { method: "GET", path: "/api/orgs/{org}/invitations" },
+  orgRevokeInvitation: { method: "DELETE", path: "/api/orgs/{org}/invitations/{id}" },
+  invitationAccept: { method: "POST", path: "/api/invitations/accept" },
+  orgTableList: { method: "GET", path: "/api/orgs/{org}/tables/{table}" },
+  orgTableCreate: { method: "POST", path: "/api/orgs/{org}/tables/{table}" },
+  orgTableBatch: { method: "POST", path: "/api/orgs/{org}/tables/{table}/batch" },
+  orgTableGet: { method: "GET", path: "/api/orgs/{org}/tables/{table}/{id}" },
+  orgTableUpdate: { method: "PATCH", path: "/api/orgs/{org}/tables/{table}/{id}" },
+  orgTableDelete: { method: "DELETE", path: "/api/orgs/{org}/tables/{table}/{id}" },
+  orgWsTicket: { method: "POST", path: "/api/orgs/{org}/ws/ticket" },
+  orgWebSocket: { method: "GET", path: "/api/orgs/{org}/ws" },
 } as const;
 
 /** What each endpoint takes (path parameters, body) and answers on success. */
@@ -434,6 +557,26 @@ export interface Endpoints {
   tableGet: { params: { table: string; id: string }; body: undefined; response: TableRowBody };
   tableUpdate: { params: { table: string; id: string }; body: unknown; response: TableRowBody };
   tableDelete: { params: { table: string; id: string }; body: undefined; response: OkBody };
+  orgCreate: { params: Record<string, never>; body: NameRequest; response: OrgBody };
+  orgList: { params: Record<string, never>; body: undefined; response: OrgList };
+  orgGet: { params: { org: string }; body: undefined; response: OrgBody };
+  orgRename: { params: { org: string }; body: NameRequest; response: OrgBody };
+  orgDelete: { params: { org: string }; body: undefined; response: OkBody };
+  orgMembers: { params: { org: string }; body: undefined; response: MemberList };
+  orgSetRole: { params: { org: string; userId: string }; body: RoleRequest; response: MemberBody };
+  orgRemoveMember: { params: { org: string; userId: string }; body: undefined; response: OkBody };
+  orgInvite: { params: { org: string }; body: InviteRequest; response: InvitationBody };
+  orgInvitations: { params: { org: string }; body: undefined; response: InvitationList };
+  orgRevokeInvitation: { params: { org: string; id: string }; body: undefined; response: OkBody };
+  invitationAccept: { params: Record<string, never>; body: AcceptRequest; response: OrgBody };
+  orgTableList: { params: { org: string; table: string }; body: undefined; response: RowList };
+  orgTableCreate: { params: { org: string; table: string }; body: unknown; response: TableRowBody };
+  orgTableBatch: { params: { org: string; table: string }; body: BatchRequest; response: RowsCreated };
+  orgTableGet: { params: { org: string; table: string; id: string }; body: undefined; response: TableRowBody };
+  orgTableUpdate: { params: { org: string; table: string; id: string }; body: unknown; response: TableRowBody };
+  orgTableDelete: { params: { org: string; table: string; id: string }; body: undefined; response: OkBody };
+  orgWsTicket: { params: { org: string }; body: undefined; response: Ticket };
+  orgWebSocket: { params: { org: string }; body: undefined; response: null };
 }
 
 /** The name of an endpoint. */
