@@ -18,8 +18,13 @@ pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] =
     &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS, TICKET_SCOPES];
 
 /// The data schema, in order, in the namespace [`DATA_NAMESPACE`].
-pub(crate) const DATA_MIGRATIONS: &[Migration] =
-    &[EVENTS_AND_KV, TABLE_REGISTRY, EVENT_SIZES, DELIVERED, ORG_INDEX];
+pub(crate) const DATA_MIGRATIONS: &[Migration] = &[
+    EVENTS_AND_KV,
+    TABLE_REGISTRY,
+    EVENT_SIZES,
+    DELIVERED,
+    ORG_INDEX,
+];
 
 /// The namespace of the scheduled-task schema.
 pub(crate) const TASKS_NAMESPACE: &str = "userdo.tasks";

@@ -5,6 +5,7 @@ mod account;
 mod events;
 mod fuzz;
 mod kv;
+mod org;
 mod realtime;
 pub(crate) mod support;
 mod table;

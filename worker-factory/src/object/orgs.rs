@@ -47,6 +47,7 @@ impl<A: UserApp> UserDoObject<A> {
         let caller = Caller {
             user_id: me.id,
             email: me.email,
+            session_id: who.session_id.clone(),
         };
         match action {
             OrgOp::List => self.org_list(core, &namespace, &caller).await,
@@ -105,7 +106,9 @@ impl<A: UserApp> UserDoObject<A> {
                     OrgOp::Delete => true,
                     _ => false,
                 };
-                let answer = self.org_step(core, &namespace, &org, &caller, action).await?;
+                let answer = self
+                    .org_step(core, &namespace, &org, &caller, action)
+                    .await?;
                 if leaves && succeeded(&answer) {
                     core.org_index_remove(&org)?;
                 }
@@ -196,6 +199,7 @@ fn caller_of(core: &UserCore) -> Result<Caller> {
     Ok(Caller {
         user_id: me.id,
         email: me.email,
+        session_id: String::new(),
     })
 }
 

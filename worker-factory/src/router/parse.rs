@@ -15,9 +15,9 @@ use worker::Url;
 
 use super::credentials::Origins;
 use crate::hop::{Call, OrgOp};
-use userdo::org::{AcceptRequest, InviteRequest, NameRequest, Role, RoleRequest};
 use crate::http::{HeaderSource, REFRESH_COOKIE, cookie_in};
 use crate::routes::Endpoint;
+use userdo::org::{AcceptRequest, InviteRequest, NameRequest, Role, RoleRequest};
 
 /// Whose object a call goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]

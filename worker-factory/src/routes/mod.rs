@@ -16,12 +16,12 @@ use crate::responses::{
     KvEntry, MemberBody, MemberList, OkBody, OrgBody, OrgList, Outbox, Revoked, RowList,
     RowsCreated, RpcResult, SessionList, TableRowBody, Ticket, UserBody,
 };
-use userdo::org::{AcceptRequest, InviteRequest, NameRequest, RoleRequest};
 use serde_json::Value as Json;
 use userdo::api::{
     AuthResponse, ChangePasswordRequest, Credentials, DeleteAccountRequest, RefreshRequest,
     ResetConfirm, ResetRequest, VerificationConfirm,
 };
+use userdo::org::{AcceptRequest, InviteRequest, NameRequest, RoleRequest};
 use userdo::rpc::RpcRequest;
 
 /// An HTTP method of the contract.
