@@ -292,10 +292,19 @@ pub(crate) enum OrgOp {
         id: String,
     },
     WsTicket,
+    /// An application method of the organization's.
+    Rpc {
+        method: String,
+        params: Json,
+    },
     /// The upgrade: by a ticket of this organization's scope, or by the caller's session.
     OpenSocket {
         ticket: Option<String>,
         since: Option<i64>,
+    },
+    /// Internal: the caller's sessions changed; their sockets of sessions not in `live` close.
+    SessionsEnded {
+        live: Vec<String>,
     },
     /// Internal: what deleting the caller's account would do here (`apply` false), or does.
     Depart {
@@ -326,8 +335,9 @@ impl OrgOp {
             OrgOp::TableUpdate { .. } => Endpoint::OrgTableUpdate,
             OrgOp::TableDelete { .. } => Endpoint::OrgTableDelete,
             OrgOp::WsTicket => Endpoint::OrgWsTicket,
+            OrgOp::Rpc { .. } => Endpoint::OrgRpc,
             OrgOp::OpenSocket { .. } => Endpoint::OrgWebSocket,
-            OrgOp::Depart { .. } => return None,
+            OrgOp::Depart { .. } | OrgOp::SessionsEnded { .. } => return None,
         })
     }
 }

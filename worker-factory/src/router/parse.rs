@@ -143,6 +143,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         | Endpoint::OrgTableGet
         | Endpoint::OrgTableUpdate
         | Endpoint::OrgTableDelete
+        | Endpoint::OrgRpc
         | Endpoint::OrgWsTicket => {
             let org = org_param(&param(0))?;
             let action = match endpoint {
@@ -194,6 +195,13 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
                     table: param(1),
                     id: param(2),
                 },
+                Endpoint::OrgRpc => {
+                    let r: RpcRequest = api::parse_body(bytes())?;
+                    OrgOp::Rpc {
+                        method: r.method.unwrap_or_default(),
+                        params: r.params,
+                    }
+                }
                 _ => OrgOp::WsTicket,
             };
             Call::Org { org, action }

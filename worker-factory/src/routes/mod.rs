@@ -327,6 +327,9 @@ routes! {
     OrgTableUpdate: Patch "/api/orgs/{org}/tables/{table}/{id}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
     /// `DELETE /api/orgs/{org}/tables/{table}/{id}`.
     OrgTableDelete: Delete "/api/orgs/{org}/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `POST /api/orgs/{org}/rpc`: calls an application method in the organization's object (a
+    /// member; the method checks roles it needs).
+    OrgRpc: Post "/api/orgs/{org}/rpc" (RpcRequest), Session, DATA_JSON, None, Keep, Keep, false -> RpcResult;
     /// `POST /api/orgs/{org}/ws/ticket` (a member): a ticket for the organization's feed.
     OrgWsTicket: Post "/api/orgs/{org}/ws/ticket" (()), Session, NoBody, None, Keep, Keep, false -> Ticket;
     /// `GET /api/orgs/{org}/ws`: the organization's change feed (`?ticket=`, `?since=`).
