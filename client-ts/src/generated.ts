@@ -144,6 +144,19 @@ export interface KvEntry {
 /** What happened to a key. */
 export type KvOp = "put" | "delete";
 
+/** The caller's own session, as `GET /api/session` reports it. */
+export interface LiveSession {
+  /** When it was opened (the login or signup), in milliseconds since the Unix epoch. */
+  createdAt: number;
+  /**
+   * When it ends unless it is refreshed first, in milliseconds since the Unix epoch: the refresh
+   * lifetime from its opening or its latest refresh.
+   */
+  expiresAt: number;
+  /** The session id (the access token's `sid`). */
+  id: string;
+}
+
 /** `{ok: true}`. */
 export interface OkBody {
   /** Always `true`. */
@@ -248,6 +261,17 @@ export interface Scheduled {
   dueAt: number;
   /** The task's id. */
   id: string;
+}
+
+/**
+ * `{user, session}` (`GET /api/session`): who a live session belongs to, for another worker
+ * that asks on a request's behalf.
+ */
+export interface SessionCheck {
+  /** The session of the request's access token. */
+  session: LiveSession;
+  /** The account. */
+  user: User;
 }
 
 /** One entry of `GET /api/sessions`. */
@@ -374,6 +398,7 @@ export const routes = {
   logout: { method: "POST", path: "/api/logout" },
   me: { method: "GET", path: "/api/me" },
   sessions: { method: "GET", path: "/api/sessions" },
+  sessionCheck: { method: "GET", path: "/api/session" },
   revokeOthers: { method: "POST", path: "/api/sessions/revoke-others" },
   revokeSession: { method: "DELETE", path: "/api/sessions/{id}" },
   changePassword: { method: "POST", path: "/api/password/change" },
@@ -409,6 +434,7 @@ export interface Endpoints {
   logout: { params: Record<string, never>; body: undefined; response: OkBody };
   me: { params: Record<string, never>; body: undefined; response: UserBody };
   sessions: { params: Record<string, never>; body: undefined; response: SessionList };
+  sessionCheck: { params: Record<string, never>; body: undefined; response: SessionCheck };
   revokeOthers: { params: Record<string, never>; body: undefined; response: Revoked };
   revokeSession: { params: { id: string }; body: undefined; response: OkBody };
   changePassword: { params: Record<string, never>; body: ChangePasswordRequest; response: OkBody };
