@@ -84,6 +84,8 @@ pub(crate) enum Call {
     },
     Me,
     Sessions,
+    /// The caller's session and user (`GET /api/session`).
+    SessionCheck,
     RevokeOthers,
     RevokeSession {
         id: String,
@@ -200,6 +202,7 @@ impl Call {
             Call::Logout { .. } => Endpoint::Logout,
             Call::Me => Endpoint::Me,
             Call::Sessions => Endpoint::Sessions,
+            Call::SessionCheck => Endpoint::SessionCheck,
             Call::RevokeOthers => Endpoint::RevokeOthers,
             Call::RevokeSession { .. } => Endpoint::RevokeSession,
             Call::ChangePassword { .. } => Endpoint::ChangePassword,

@@ -224,6 +224,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         },
         Endpoint::Me => Call::Me,
         Endpoint::Sessions => Call::Sessions,
+        Endpoint::SessionCheck => Call::SessionCheck,
         Endpoint::RevokeOthers => Call::RevokeOthers,
         Endpoint::RevokeSession => Call::RevokeSession { id: param(0) },
         Endpoint::ChangePassword => {

@@ -14,7 +14,7 @@ use userdo::token::OpaqueKind;
 use crate::responses::{
     BatchRequest, DataEntry, DataValue, DevObject, InvitationBody, InvitationList, KeyList,
     KvEntry, MemberBody, MemberList, OkBody, OrgBody, OrgList, Outbox, Revoked, RowList,
-    RowsCreated, RpcResult, SessionList, TableRowBody, Ticket, UserBody,
+    RowsCreated, RpcResult, SessionCheck, SessionList, TableRowBody, Ticket, UserBody,
 };
 use serde_json::Value as Json;
 use userdo::api::{
@@ -241,6 +241,8 @@ routes! {
     Me: Get "/api/me" (()), Session, NoBody, None, Keep, Keep, false -> UserBody;
     /// `GET /api/sessions`.
     Sessions: Get "/api/sessions" (()), Session, NoBody, None, Keep, Keep, false -> SessionList;
+    /// `GET /api/session`: the user and session of a live session, for other workers (a service binding).
+    SessionCheck: Get "/api/session" (()), Session, NoBody, None, Keep, Keep, false -> SessionCheck;
     /// `POST /api/sessions/revoke-others`.
     RevokeOthers: Post "/api/sessions/revoke-others" (()), Session, NoBody, None, MayEnd, Keep, false -> Revoked;
     /// `DELETE /api/sessions/{id}`.
