@@ -121,6 +121,22 @@ export interface Event {
   ts: number;
 }
 
+/** An identity linked to the account: `{provider, email, linkedAt}`. */
+export interface Identity {
+  /** The email the provider gave at the last sign-in. */
+  email: string;
+  /** When it was linked, in milliseconds since the Unix epoch. */
+  linkedAt: number;
+  /** The provider's id. */
+  provider: string;
+}
+
+/** `{identities}`: the providers' identities linked to the account. */
+export interface IdentityList {
+  /** `{provider, email, linkedAt}` each, oldest first. */
+  identities: Identity[];
+}
+
 /** A pending invitation: `{id, email, role, createdAt, expiresAt}` (its token goes by mail only). */
 export interface Invitation {
   /** Milliseconds since the Unix epoch. */
@@ -275,6 +291,20 @@ export interface OutboxMessage {
   to: string;
   /** The token the mail carries. */
   token: string;
+}
+
+/** `{id, name}` of `GET /api/oauth/providers`. */
+export interface ProviderInfo {
+  /** The id in the paths. */
+  id: string;
+  /** The name to show. */
+  name: string;
+}
+
+/** `{providers}`: the configured sign-in providers, in the order configured. */
+export interface ProviderList {
+  /** `{id, name}` each. */
+  providers: ProviderInfo[];
 }
 
 /** `POST /api/refresh` (the token may come from the cookie instead). */
@@ -527,6 +557,11 @@ export const routes = {
   tableGet: { method: "GET", path: "/api/tables/{table}/{id}" },
   tableUpdate: { method: "PATCH", path: "/api/tables/{table}/{id}" },
   tableDelete: { method: "DELETE", path: "/api/tables/{table}/{id}" },
+  oAuthProviders: { method: "GET", path: "/api/oauth/providers" },
+  oAuthStart: { method: "GET", path: "/api/oauth/{provider}/start" },
+  oAuthCallback: { method: "GET", path: "/api/oauth/{provider}/callback" },
+  identities: { method: "GET", path: "/api/identities" },
+  identityDelete: { method: "DELETE", path: "/api/identities/{provider}" },
   orgCreate: { method: "POST", path: "/api/orgs" },
   orgList: { method: "GET", path: "/api/orgs" },
   orgGet: { method: "GET", path: "/api/orgs/{org}" },
@@ -584,6 +619,11 @@ export interface Endpoints {
   tableGet: { params: { table: string; id: string }; body: undefined; response: TableRowBody };
   tableUpdate: { params: { table: string; id: string }; body: unknown; response: TableRowBody };
   tableDelete: { params: { table: string; id: string }; body: undefined; response: OkBody };
+  oAuthProviders: { params: Record<string, never>; body: undefined; response: ProviderList };
+  oAuthStart: { params: { provider: string }; body: undefined; response: null };
+  oAuthCallback: { params: { provider: string }; body: undefined; response: null };
+  identities: { params: Record<string, never>; body: undefined; response: IdentityList };
+  identityDelete: { params: { provider: string }; body: undefined; response: OkBody };
   orgCreate: { params: Record<string, never>; body: NameRequest; response: OrgBody };
   orgList: { params: Record<string, never>; body: undefined; response: OrgList };
   orgGet: { params: { org: string }; body: undefined; response: OrgBody };

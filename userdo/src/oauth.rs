@@ -110,7 +110,9 @@ pub fn providers_from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Vec<P
         };
         let need = |suffix: &str| {
             get(suffix).ok_or_else(|| {
-                Error::Config(format!("OAUTH_{key}_{suffix} is needed for the provider {id}"))
+                Error::Config(format!(
+                    "OAUTH_{key}_{suffix} is needed for the provider {id}"
+                ))
             })
         };
         let (kind, default_name) = match (get("ISSUER"), get("PRESET").as_deref()) {
@@ -123,9 +125,8 @@ pub fn providers_from_vars(var: &dyn Fn(&str) -> Option<String>) -> Result<Vec<P
             ),
             (None, Some("github")) => (
                 ProviderKind::Github {
-                    authorization_url: get("AUTHORIZATION_URL").unwrap_or_else(|| {
-                        "https://github.com/login/oauth/authorize".to_owned()
-                    }),
+                    authorization_url: get("AUTHORIZATION_URL")
+                        .unwrap_or_else(|| "https://github.com/login/oauth/authorize".to_owned()),
                     token_url: get("TOKEN_URL").unwrap_or_else(|| {
                         "https://github.com/login/oauth/access_token".to_owned()
                     }),
@@ -260,22 +261,36 @@ pub struct FlowState {
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn state_mac(secret: &[u8]) -> HmacSha256 {
-    // A key of its own, derived from the token secret: a state cookie is no token of any kind.
-    let mut derive = <HmacSha256 as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| {
-        <HmacSha256 as KeyInit>::new_from_slice(b"userdo").expect("HMAC takes any key")
-    });
-    derive.update(b"userdo oauth state v1");
-    let key = derive.finalize().into_bytes();
-    <HmacSha256 as KeyInit>::new_from_slice(&key).expect("HMAC takes any key")
+/// The key that seals the state cookie: derived from `JWT_SECRET`, a key of its own (a state
+/// cookie is no token of any kind). Its debug print hides it.
+#[derive(Clone)]
+pub struct StateKey([u8; 32]);
+
+impl std::fmt::Debug for StateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StateKey(..)")
+    }
+}
+
+impl StateKey {
+    /// The state key of the token secret `secret`.
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret).expect("HMAC takes any key");
+        mac.update(b"userdo oauth state v1");
+        StateKey(mac.finalize().into_bytes().into())
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        <HmacSha256 as KeyInit>::new_from_slice(&self.0).expect("HMAC takes any key")
+    }
 }
 
 impl FlowState {
     /// The cookie value: `payload.mac`, both base64url.
-    pub fn seal(&self, secret: &[u8]) -> Result<String> {
+    pub fn seal(&self, key: &StateKey) -> Result<String> {
         let json = serde_json::to_vec(self).map_err(|e| Error::internal_from("state", e))?;
         let payload = URL_SAFE_NO_PAD.encode(json);
-        let mut mac = state_mac(secret);
+        let mut mac = key.mac();
         mac.update(payload.as_bytes());
         let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         Ok(format!("{payload}.{tag}"))
@@ -283,10 +298,10 @@ impl FlowState {
 
     /// The state of a cookie value, if its MAC holds (compared in constant time) and it has
     /// not expired at `now_secs`.
-    pub fn open(value: &str, secret: &[u8], now_secs: i64) -> Option<FlowState> {
+    pub fn open(value: &str, key: &StateKey, now_secs: i64) -> Option<FlowState> {
         let (payload, tag) = value.split_once('.')?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
-        let mut mac = state_mac(secret);
+        let mut mac = key.mac();
         mac.update(payload.as_bytes());
         mac.verify_slice(&tag).ok()?;
         let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
@@ -397,7 +412,10 @@ pub fn check_id_claims(
     if exp + 30 < now_secs {
         return Err(bad());
     }
-    if claims["iat"].as_i64().is_some_and(|iat| iat > now_secs + 300) {
+    if claims["iat"]
+        .as_i64()
+        .is_some_and(|iat| iat > now_secs + 300)
+    {
         return Err(bad());
     }
     match claims["nonce"].as_str() {
@@ -466,9 +484,7 @@ pub fn identity_link(store: &dyn Store) -> Result<Option<String>> {
         return Ok(None);
     }
     let rows = store.query("SELECT user_id FROM _userdo_identity_link", &[])?;
-    rows.first()
-        .map(|r| Ok(r.text(0)?.to_owned()))
-        .transpose()
+    rows.first().map(|r| Ok(r.text(0)?.to_owned())).transpose()
 }
 
 /// Records in the identity index's object that the identity is linked to `user_id`.
@@ -540,7 +556,11 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     }
 
     /// Links `identity` to this account for the live session `session_id` (link mode).
-    pub fn oauth_link(&self, session_id: &str, identity: &ExternalIdentity) -> Result<SignInOutcome> {
+    pub fn oauth_link(
+        &self,
+        session_id: &str,
+        identity: &ExternalIdentity,
+    ) -> Result<SignInOutcome> {
         if self.account()?.is_none() || !self.session_is_live(session_id)? {
             return Err(Error::SessionRevoked);
         }
@@ -555,14 +575,22 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         }
     }
 
+    /// Whether `identity` is linked to this account.
+    pub fn oauth_is_linked(&self, identity: &ExternalIdentity) -> Result<bool> {
+        if self.account()?.is_none() {
+            return Ok(false);
+        }
+        Ok(self
+            .linked_subject(&identity.provider)?
+            .is_some_and(|s| same(&s, &identity.subject)))
+    }
+
     fn linked_subject(&self, provider: &str) -> Result<Option<String>> {
         let rows = self.store.query(
             "SELECT subject FROM _userdo_identities WHERE provider = ?",
             &[provider.into()],
         )?;
-        rows.first()
-            .map(|r| Ok(r.text(0)?.to_owned()))
-            .transpose()
+        rows.first().map(|r| Ok(r.text(0)?.to_owned())).transpose()
     }
 
     /// The identities linked to the account, oldest first.
@@ -587,7 +615,9 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     /// last way to sign in (no password, no other identity).
     pub fn unlink_identity(&self, provider: &str) -> Result<()> {
         if self.linked_subject(provider)?.is_none() {
-            return Err(Error::NotFound("no identity of this provider is linked".into()));
+            return Err(Error::NotFound(
+                "no identity of this provider is linked".into(),
+            ));
         }
         let rows = self.store.query(
             "SELECT (SELECT password_hash FROM _userdo_account) = '', (SELECT COUNT(*) FROM _userdo_identities)",

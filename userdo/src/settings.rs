@@ -46,6 +46,8 @@ pub struct Settings {
     /// The most bytes of event data the change feed keeps (`EVENT_LOG_MAX_BYTES`, default
     /// 16 MiB); older events go first, even within the count and age the log otherwise keeps.
     pub event_log_max_bytes: i64,
+    /// Seals the sign-in providers' state cookie (derived from `JWT_SECRET`).
+    pub state_key: crate::oauth::StateKey,
 }
 
 impl Settings {
@@ -56,6 +58,7 @@ impl Settings {
             Error::Config("JWT_SECRET is not set: add it as a secret (at least 32 bytes)".into())
         })?;
         let keys = TokenKeys::new(secret.as_bytes(), TOKEN_ISSUER, TOKEN_ISSUER)?;
+        let state_key = crate::oauth::StateKey::derive(secret.as_bytes());
         let number = |name: &str, default: i64, min: i64, max: i64| -> Result<i64> {
             match var(name).filter(|s| !s.trim().is_empty()) {
                 None => Ok(default),
@@ -127,6 +130,7 @@ impl Settings {
                 1 << 30,
             )?,
             keys,
+            state_key,
             hasher: PasswordHasher::new(iterations as u32)?,
             access_ttl_secs: number("ACCESS_TOKEN_TTL", DEFAULT_ACCESS_TTL_SECS, 30, 24 * 3600)?,
             refresh_ttl_secs: number(

@@ -178,6 +178,26 @@ pub(crate) enum Call {
         org: String,
         action: OrgOp,
     },
+    Identities,
+    IdentityDelete {
+        provider: String,
+    },
+    /// Internal: sign in with a provider's identity (see `userdo::oauth`); with `check_only`,
+    /// only whether the identity is linked to this account.
+    OAuthSignIn {
+        identity: userdo::oauth::ExternalIdentity,
+        by_email: bool,
+        check_only: bool,
+    },
+    /// Internal: link the identity to this account, for the live session `session_id`.
+    OAuthLink {
+        session_id: String,
+        identity: userdo::oauth::ExternalIdentity,
+    },
+    /// Internal, in an identity's index object: the account it is linked to (`set`: record it).
+    IdentityIndex {
+        set: Option<String>,
+    },
     /// Internal (no endpoint): deliver this mail from the recipient's own object (the dev
     /// outbox there in development, otherwise the mail webhook).
     Mail {
@@ -229,7 +249,13 @@ impl Call {
             Call::TableUpdate { .. } => Endpoint::TableUpdate,
             Call::TableDelete { .. } => Endpoint::TableDelete,
             Call::Org { action, .. } => return action.endpoint(),
-            Call::Mail { .. } | Call::App { .. } => return None,
+            Call::Identities => Endpoint::Identities,
+            Call::IdentityDelete { .. } => Endpoint::IdentityDelete,
+            Call::OAuthSignIn { .. }
+            | Call::OAuthLink { .. }
+            | Call::IdentityIndex { .. }
+            | Call::Mail { .. }
+            | Call::App { .. } => return None,
         })
     }
 }

@@ -204,3 +204,17 @@ pub struct InvitationList {
     /// Newest first.
     pub invitations: Vec<userdo::org::Invitation>,
 }
+
+/// `{providers}`: the configured sign-in providers, in the order configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProviderList {
+    /// `{id, name}` each.
+    pub providers: Vec<userdo::oauth::ProviderInfo>,
+}
+
+/// `{identities}`: the providers' identities linked to the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct IdentityList {
+    /// `{provider, email, linkedAt}` each, oldest first.
+    pub identities: Vec<userdo::oauth::Identity>,
+}

@@ -36,7 +36,14 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
             return Err(Error::EmailTaken);
         }
         let password_hash = self.settings.hasher.hash(&self.platform, password)?;
-        self.create_account(&email, &password_hash, false, Vec::new(), client, on_created)
+        self.create_account(
+            &email,
+            &password_hash,
+            false,
+            Vec::new(),
+            client,
+            on_created,
+        )
     }
 
     /// Creates the account of `email` (already normalised) with `password_hash` (empty: no

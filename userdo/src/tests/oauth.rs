@@ -77,7 +77,12 @@ fn providers_come_from_configuration_in_order() {
 fn return_to_is_a_path_here_or_an_allowed_origin() {
     let allowed = vec!["http://localhost:5173".to_owned()];
     assert_eq!(check_return_to(None, &allowed).unwrap(), "/");
-    for ok in ["/", "/app?x=1#top", "http://localhost:5173/after", "HTTP://LOCALHOST:5173"] {
+    for ok in [
+        "/",
+        "/app?x=1#top",
+        "http://localhost:5173/after",
+        "HTTP://LOCALHOST:5173",
+    ] {
         assert!(check_return_to(Some(ok), &allowed).is_ok(), "{ok}");
     }
     for bad in [
@@ -91,7 +96,10 @@ fn return_to_is_a_path_here_or_an_allowed_origin() {
         "",
     ] {
         assert!(
-            matches!(check_return_to(Some(bad), &allowed), Err(Error::InvalidQuery(_))),
+            matches!(
+                check_return_to(Some(bad), &allowed),
+                Err(Error::InvalidQuery(_))
+            ),
             "{bad}"
         );
     }
@@ -110,19 +118,26 @@ fn the_state_cookie_is_sealed_and_expires() {
         link: None,
         exp: 1000,
     };
-    let secret = b"a secret of at least thirty-two bytes!";
+    let secret = &oauth::StateKey::derive(b"a secret of at least thirty-two bytes!");
     let sealed = state.seal(secret).unwrap();
     assert_eq!(FlowState::open(&sealed, secret, 999), Some(state.clone()));
     assert_eq!(FlowState::open(&sealed, secret, 1000), None);
-    assert_eq!(FlowState::open(&sealed, b"another secret, also 32 bytes long", 1), None);
+    let other = oauth::StateKey::derive(b"another secret, also 32 bytes long");
+    assert_eq!(FlowState::open(&sealed, &other, 1), None);
     let (payload, tag) = sealed.split_once('.').unwrap();
     let mut forged = state;
     forged.return_to = "https://evil.example".into();
-    let forged_payload = forged.seal(b"attacker's key, also 32 bytes long").unwrap();
+    let forged_payload = forged.seal(&other).unwrap();
     let (forged_payload, _) = forged_payload.split_once('.').unwrap();
-    assert_eq!(FlowState::open(&format!("{forged_payload}.{tag}"), secret, 1), None);
+    assert_eq!(
+        FlowState::open(&format!("{forged_payload}.{tag}"), secret, 1),
+        None
+    );
     assert_eq!(FlowState::open(payload, secret, 1), None);
-    assert_eq!(oauth::code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    assert_eq!(
+        oauth::code_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
 }
 
 #[test]
@@ -132,8 +147,12 @@ fn id_token_claims_are_checked() {
         "iss": "https://issuer", "aud": "client", "exp": now + 60, "iat": now,
         "nonce": "n", "sub": "123", "email": "A@Example.com", "email_verified": true,
     });
-    let (sub, email, verified) = check_id_claims(&good, "https://issuer", "client", "n", now).unwrap();
-    assert_eq!((sub.as_str(), email.as_deref(), verified), ("123", Some("A@Example.com"), true));
+    let (sub, email, verified) =
+        check_id_claims(&good, "https://issuer", "client", "n", now).unwrap();
+    assert_eq!(
+        (sub.as_str(), email.as_deref(), verified),
+        ("123", Some("A@Example.com"), true)
+    );
     let with = |key: &str, value: serde_json::Value| {
         let mut c = good.clone();
         c[key] = value;
@@ -148,7 +167,10 @@ fn id_token_claims_are_checked() {
         with("sub", "".into()),
         with("iat", (now + 3600).into()),
     ] {
-        assert!(check_id_claims(&bad, "https://issuer", "client", "n", now).is_err(), "{bad}");
+        assert!(
+            check_id_claims(&bad, "https://issuer", "client", "n", now).is_err(),
+            "{bad}"
+        );
     }
     let mut azp = with("aud", serde_json::json!(["client", "other"]));
     azp["azp"] = "client".into();
@@ -159,7 +181,11 @@ fn id_token_claims_are_checked() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
     for alg in ["none", "HS256", "RS512"] {
-        let token = format!("{}.{}.c2ln", b64(&serde_json::json!({"alg": alg})), b64(&good));
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(&serde_json::json!({"alg": alg})),
+            b64(&good)
+        );
         assert!(oauth::parse_id_token(&token).is_err(), "{alg}");
     }
     let token = format!(
@@ -168,7 +194,10 @@ fn id_token_claims_are_checked() {
         b64(&good)
     );
     let parsed = oauth::parse_id_token(&token).unwrap();
-    assert_eq!((parsed.alg.as_str(), parsed.kid.as_deref()), ("RS256", Some("k1")));
+    assert_eq!(
+        (parsed.alg.as_str(), parsed.kid.as_deref()),
+        ("RS256", Some("k1"))
+    );
     assert_eq!(parsed.signature, b"sig");
     for junk in ["", "a.b", "a.b.c.d", "!!.!!.!!"] {
         assert!(oauth::parse_id_token(junk).is_err());
@@ -200,21 +229,38 @@ fn a_new_identity_makes_an_account_without_a_password() {
     assert_eq!(o.identities().unwrap()[0].provider, "local");
     // No password works, not even an empty one.
     assert!(matches!(
-        o.login("a@example.com", "any password at all", &ClientInfo::default()),
+        o.login(
+            "a@example.com",
+            "any password at all",
+            &ClientInfo::default()
+        ),
         Err(Error::InvalidCredentials)
     ));
     // The linked identity signs in again, by its object or by email.
-    assert!(matches!(sign_in(&o, &id, false), SignInOutcome::SignedIn(_)));
+    assert!(matches!(
+        sign_in(&o, &id, false),
+        SignInOutcome::SignedIn(_)
+    ));
     // Its last way to sign in cannot go.
-    assert!(matches!(o.unlink_identity("local"), Err(Error::Conflict(_))));
-    assert!(matches!(o.unlink_identity("other"), Err(Error::NotFound(_))));
+    assert!(matches!(
+        o.unlink_identity("local"),
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        o.unlink_identity("other"),
+        Err(Error::NotFound(_))
+    ));
 }
 
 #[test]
 fn an_existing_account_is_linked_only_for_a_verified_email() {
     let o = object(ME);
-    o.signup("a@example.com", "correct horse battery", &ClientInfo::default())
-        .unwrap();
+    o.signup(
+        "a@example.com",
+        "correct horse battery",
+        &ClientInfo::default(),
+    )
+    .unwrap();
     let unverified = identity("local", "s1", "a@example.com", false);
     assert!(matches!(
         sign_in(&o, &unverified, true),
@@ -222,7 +268,10 @@ fn an_existing_account_is_linked_only_for_a_verified_email() {
     ));
     assert!(o.identities().unwrap().is_empty());
     let verified = identity("local", "s1", "a@example.com", true);
-    assert!(matches!(sign_in(&o, &verified, true), SignInOutcome::SignedIn(_)));
+    assert!(matches!(
+        sign_in(&o, &verified, true),
+        SignInOutcome::SignedIn(_)
+    ));
     // Another identity of the same provider is refused.
     let other = identity("local", "s2", "a@example.com", true);
     assert!(matches!(
@@ -232,18 +281,29 @@ fn an_existing_account_is_linked_only_for_a_verified_email() {
     // With a password, the identity may go; and the password still works.
     o.unlink_identity("local").unwrap();
     assert!(o.identities().unwrap().is_empty());
-    o.login("a@example.com", "correct horse battery", &ClientInfo::default())
-        .unwrap();
+    o.login(
+        "a@example.com",
+        "correct horse battery",
+        &ClientInfo::default(),
+    )
+    .unwrap();
 }
 
 #[test]
 fn linking_needs_a_live_session_of_the_account() {
     let o = object(ME);
-    o.signup("a@example.com", "correct horse battery", &ClientInfo::default())
-        .unwrap();
+    o.signup(
+        "a@example.com",
+        "correct horse battery",
+        &ClientInfo::default(),
+    )
+    .unwrap();
     let sid = o.live_session_ids().unwrap().remove(0);
     let id = identity("gh", "42", "someone-else@example.com", false);
-    assert!(matches!(o.oauth_link(&sid, &id).unwrap(), SignInOutcome::Linked));
+    assert!(matches!(
+        o.oauth_link(&sid, &id).unwrap(),
+        SignInOutcome::Linked
+    ));
     assert_eq!(o.identities().unwrap()[0].email, "someone-else@example.com");
     assert!(matches!(
         o.oauth_link("not-a-session", &id),

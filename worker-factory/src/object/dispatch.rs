@@ -1,6 +1,7 @@
 //! The one exhaustive `match` of the object: every [`Call`] of the route table, each to its
 //! handler. A call that a session authenticates checks that session first.
 
+use userdo::oauth::SignInOutcome;
 use userdo::token::AccessClaims;
 use userdo::{ClientInfo, Error, Principal, Result, account};
 use worker::Response;
@@ -28,6 +29,15 @@ impl<A: UserApp> UserDoObject<A> {
         if matches!(call, Call::DevOutbox | Call::DevObject) && !mail::dev_outbox_enabled(&self.env)
         {
             return Err(Error::NotFound("no such endpoint".into()));
+        }
+        if let Call::IdentityIndex { set } = &call {
+            // An identity's index object: one row, no account.
+            let store = DoStore::new(self.state.storage());
+            if let Some(user_id) = set {
+                userdo::oauth::set_identity_link(&store, user_id)?;
+            }
+            let user_id = userdo::oauth::identity_link(&store)?;
+            return respond(200, &serde_json::json!({ "userId": user_id }));
         }
         if let Call::Mail { mail } = &call {
             // Answered without opening the core: an invitee may have no account yet.
@@ -119,8 +129,52 @@ impl<A: UserApp> UserDoObject<A> {
                 self.org_call(core, &session()?, orgs.as_deref(), org, action)
                     .await
             }
+            Call::Identities => {
+                session()?;
+                let identities = core.identities()?;
+                respond(200, &crate::responses::IdentityList { identities })
+            }
+            Call::IdentityDelete { provider } => {
+                session()?;
+                core.unlink_identity(&provider)?;
+                respond(200, &OK)
+            }
+            Call::OAuthSignIn {
+                identity,
+                by_email,
+                check_only,
+            } => {
+                if check_only {
+                    let outcome = if core.oauth_is_linked(&identity)? {
+                        SignInOutcome::Linked
+                    } else {
+                        SignInOutcome::Refused("not_linked".into())
+                    };
+                    return respond(200, &outcome);
+                }
+                let ctx = self.ctx(core, None);
+                let outcome = core.oauth_sign_in(&identity, by_email, &client, &mut |user| {
+                    crate::app::without_waiting(
+                        "UserApp::on_signup",
+                        self.app.on_signup(&ctx, user),
+                    )
+                })?;
+                respond(200, &outcome)
+            }
+            Call::OAuthLink {
+                session_id,
+                identity,
+            } => {
+                let outcome = match core.oauth_link(&session_id, &identity) {
+                    Err(Error::SessionRevoked) => SignInOutcome::Refused("session_revoked".into()),
+                    other => other?,
+                };
+                respond(200, &outcome)
+            }
             // Answered above, without opening the core.
-            Call::Mail { .. } => Err(Error::internal("mail reached the dispatch")),
+            Call::Mail { .. } | Call::IdentityIndex { .. } => Err(Error::internal(
+                "a call answered without the core reached the dispatch",
+            )),
             Call::WsTicket => self.ws_ticket(core, &session()?),
             Call::Rpc { method, params } => self.rpc(core, &session()?, &method, params).await,
             Call::KvList {

@@ -9,6 +9,7 @@ mod forward;
 #[cfg(test)]
 mod fuzz;
 mod limits;
+mod oauth;
 mod parse;
 
 use std::future::Future;
@@ -194,6 +195,16 @@ impl UserDoWorker {
             && !(crate::mail::dev_outbox_enabled(env) && is_loopback_host(url.host_str()))
         {
             return Err(Error::NotFound("no such endpoint".into()));
+        }
+        if route.auth == Auth::Public {
+            let ctx = oauth::Ctx {
+                env,
+                origins,
+                settings: &settings,
+                namespace: &namespace,
+                secure,
+            };
+            return oauth::answer(endpoint, &params, &req, &ctx).await;
         }
         // A session is checked before the body is read: an unauthenticated request learns
         // nothing of the body's rules.

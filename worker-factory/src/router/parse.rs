@@ -109,6 +109,13 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             }
             call
         }
+        Endpoint::OAuthProviders | Endpoint::OAuthStart | Endpoint::OAuthCallback => {
+            return Err(Error::internal(
+                "a sign-in provider endpoint reached the parser",
+            ));
+        }
+        Endpoint::Identities => Call::Identities,
+        Endpoint::IdentityDelete => Call::IdentityDelete { provider: param(0) },
         Endpoint::OrgCreate => Call::Org {
             org: String::new(),
             action: OrgOp::Create {

@@ -12,9 +12,10 @@ use serde::Serialize;
 use userdo::token::OpaqueKind;
 
 use crate::responses::{
-    BatchRequest, DataEntry, DataValue, DevObject, InvitationBody, InvitationList, KeyList,
-    KvEntry, MemberBody, MemberList, OkBody, OrgBody, OrgList, Outbox, Revoked, RowList,
-    RowsCreated, RpcResult, SessionCheck, SessionList, TableRowBody, Ticket, UserBody,
+    BatchRequest, DataEntry, DataValue, DevObject, IdentityList, InvitationBody, InvitationList,
+    KeyList, KvEntry, MemberBody, MemberList, OkBody, OrgBody, OrgList, Outbox, ProviderList,
+    Revoked, RowList, RowsCreated, RpcResult, SessionCheck, SessionList, TableRowBody, Ticket,
+    UserBody,
 };
 use serde_json::Value as Json;
 use userdo::api::{
@@ -74,6 +75,8 @@ pub enum Auth {
     Socket,
     /// Development only: the object of the email in `?email=`.
     DevEmail,
+    /// Answered in the worker, for anyone (the sign-in providers' redirects).
+    Public,
 }
 
 /// What the request body is.
@@ -225,7 +228,7 @@ macro_rules! routes {
     };
 }
 
-use Auth::{DevEmail, Email, Refresh, Session, SessionOrRefresh, Socket, Token};
+use Auth::{DevEmail, Email, Public, Refresh, Session, SessionOrRefresh, Socket, Token};
 use Body::None as NoBody;
 
 routes! {
@@ -293,6 +296,16 @@ routes! {
     TableUpdate: Patch "/api/tables/{table}/{id}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
     /// `DELETE /api/tables/{table}/{id}`.
     TableDelete: Delete "/api/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `GET /api/oauth/providers`: the configured sign-in providers.
+    OAuthProviders: Get "/api/oauth/providers" (()), Public, NoBody, None, Keep, Keep, false -> ProviderList;
+    /// `GET /api/oauth/{provider}/start?returnTo=P[&link=true]`: 302 to the provider.
+    OAuthStart: Get "/api/oauth/{provider}/start" (()), Public, NoBody, None, Keep, Keep, false -> ();
+    /// `GET /api/oauth/{provider}/callback`: signs in, 302 to `returnTo` (with `oauth_error` on failure).
+    OAuthCallback: Get "/api/oauth/{provider}/callback" (()), Public, NoBody, None, Keep, Keep, false -> ();
+    /// `GET /api/identities`: the providers' identities linked to the account.
+    Identities: Get "/api/identities" (()), Session, NoBody, None, Keep, Keep, false -> IdentityList;
+    /// `DELETE /api/identities/{provider}`: unlinks one (409 when it is the last way to sign in).
+    IdentityDelete: Delete "/api/identities/{provider}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
     /// `POST /api/orgs`: a new organization, the caller its owner.
     OrgCreate: Post "/api/orgs" (NameRequest), Session, AUTH_JSON, None, Keep, Keep, false -> OrgBody;
     /// `GET /api/orgs`: the caller's organizations.
