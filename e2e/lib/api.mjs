@@ -29,8 +29,9 @@ const REQUEST_TIMEOUT_MS = 60_000;
  * { value, attrs } (attribute names lower-cased); `ms` is the time to the full body.
  * `retryReset: n` retries up to n times when the connection is reset before an answer (for
  * oversized uploads, which a server may answer early and then close).
+ * `base` sends it to another server than the main one (a worker a test started itself).
  */
-export async function call(method, path, { json, raw, headers = {}, token, cookie, origin, retryReset = 0 } = {}) {
+export async function call(method, path, { json, raw, headers = {}, token, cookie, origin, retryReset = 0, base = BASE } = {}) {
   const h = { ...headers };
   if (json !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) {
     h['content-type'] = 'application/json';
@@ -51,7 +52,7 @@ export async function call(method, path, { json, raw, headers = {}, token, cooki
   let text;
   for (let attempt = 1; ; attempt++) {
     try {
-      response = await fetch(BASE + path, init);
+      response = await fetch(base + path, init);
       text = await response.text();
       break;
     } catch (e) {
