@@ -208,10 +208,43 @@ export interface MemberList {
   members: Member[];
 }
 
+/** The `data` of a `members` event: `{op, userId, role?}`. */
+export interface MembersChange {
+  /** `add`, `update` or `remove`. */
+  op: MembersOp;
+  /** The member's role (for `add` and `update`). */
+  role?: Role | null;
+  /** The member's user id. */
+  userId: string;
+}
+
+/** What happened to a member. */
+export type MembersOp = "add" | "update" | "remove";
+
 /** The body of `POST /api/orgs` and `PATCH /api/orgs/{org}`: `{name}`. */
 export interface NameRequest {
   /** 1 to 100 characters. */
   name: string;
+}
+
+/**
+ * A note: the default worker's organization table, at `/api/orgs/{org}/tables/notes`.
+ *
+ * As the server sends it: fields with a default are always present.
+ */
+export interface Note {
+  /** At most 10,000 characters. */
+  body: string;
+  /** 1 to 200 characters. */
+  title: string;
+}
+
+/** The fields of a new `Note`: those with a default may be left out. */
+export interface NoteInput {
+  /** At most 10,000 characters. */
+  body?: string;
+  /** 1 to 200 characters. */
+  title: string;
 }
 
 /** `{ok: true}`. */
@@ -607,6 +640,16 @@ export interface TableInputs {
   visits: VisitInput;
 }
 
+/** The organization tables of the worker (`client.org(id).collection(name)`), by name: the row type as read. */
+export interface OrgTables {
+  notes: Note;
+}
+
+/** The organization tables of the worker, by name: the fields a create takes. */
+export interface OrgTableInputs {
+  notes: NoteInput;
+}
+
 /** The worker's remote methods, `{method, params}`. */
 export type Calls = Call;
 
@@ -622,4 +665,6 @@ export interface GeneratedApp {
   inputs: TableInputs;
   calls: Calls;
   methods: Methods;
+  orgTables: OrgTables;
+  orgInputs: OrgTableInputs;
 }

@@ -8,18 +8,21 @@ use schemars::generate::SchemaSettings;
 use serde_json::json;
 use userdo::error::ErrorBody;
 use userdo::events::{Event, KvChange, TableChange};
+use userdo::org::MembersChange;
 use userdo::table::StoredFields;
 use userdo::table::TableRow;
 use userdo::table::query::{DEFAULT_LIMIT, MAX_LIMIT};
-use userdo_default_worker::{Call, DefaultApp, Todo, Visit};
+use userdo_default_worker::{Call, DefaultApp, Note, Todo, Visit};
 use worker_factory::Methods;
 use worker_factory::routes::{self, Endpoint};
 
-/// The whole document: `{definitions, routes, tables, calls, constants}`.
+/// The whole document: `{definitions, routes, methods, tables, orgTables, calls, constants}`.
 fn document() -> serde_json::Value {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
     generator.subschema_for::<Todo>();
     generator.subschema_for::<Visit>();
+    // The organizations' tables (the default worker's `Teams: OrgApp`).
+    generator.subschema_for::<Note>();
     // Every endpoint of the route table, with the schemas of its body and its answer.
     let mut routes = routes::describe();
     for (route, endpoint) in routes.iter_mut().zip(Endpoint::ALL) {
@@ -39,6 +42,7 @@ fn document() -> serde_json::Value {
     generator.subschema_for::<Event>();
     generator.subschema_for::<KvChange>();
     generator.subschema_for::<TableChange>();
+    generator.subschema_for::<MembersChange>();
     generator.subschema_for::<StoredFields>();
     generator.subschema_for::<ErrorBody>();
     generator.subschema_for::<Call>();
@@ -50,6 +54,8 @@ fn document() -> serde_json::Value {
         "methods": methods,
         // Table name -> row type, from `TableRow::NAME`.
         "tables": { Todo::NAME: "Todo", Visit::NAME: "Visit" },
+        // The organization tables (`/api/orgs/{org}/tables/{table}`): name -> row type.
+        "orgTables": { Note::NAME: "Note" },
         // The enum of the application's remote methods.
         "calls": "Call",
         "constants": { "defaultLimit": DEFAULT_LIMIT, "maxLimit": MAX_LIMIT },
