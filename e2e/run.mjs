@@ -86,6 +86,7 @@ export async function stopGroup(child, exit, exited) {
  */
 export function configCopy(configPath, work) {
   const base = dirname(configPath);
+  mkdirSync(work, { recursive: true });
   const out = join(work, 'wrangler.toml');
   writeFileSync(out, readFileSync(configPath, 'utf8')
     .replace(/^\[build\]\n(?:(?!\[).*\n)*/m, '')
@@ -102,6 +103,10 @@ export function configCopy(configPath, work) {
  * data directory unless `persistDir` names one; its output goes to e2e/artifacts/<name>.log.
  * Returns { url, stop, logPath, persistDir, pgid } once it answers HTTP: `pgid` is wrangler's
  * process group, which its workerd children share (crash.test.mjs kills those).
+ * `auxiliary: [{ config, vars }]` runs more workers in the same session (`wrangler dev -c primary
+ * -c aux ...`): only the primary (`config`) answers on the port; the others are reached through
+ * its service bindings. wrangler reads an auxiliary worker's variables only from the `.dev.vars`
+ * beside its configuration (`--env-file` is the primary's), so each gets a copy of its own there.
  */
 export async function startWorker(options) {
   for (let attempt = 1; ; attempt++) {
@@ -113,7 +118,7 @@ export async function startWorker(options) {
   }
 }
 
-async function startOnce({ name = 'wrangler', vars, persistDir, config: configPath = join(root, 'wrangler.toml') }) {
+async function startOnce({ name = 'wrangler', vars, persistDir, config: configPath = join(root, 'wrangler.toml'), auxiliary = [] }) {
   const port = await freePort();
   const inspector = await freePort();
   const work = mkdtempSync(join(tmpdir(), 'userdo-e2e-'));
@@ -123,11 +128,17 @@ async function startOnce({ name = 'wrangler', vars, persistDir, config: configPa
   const logPath = join(artifacts, `${name}.log`);
   const log = createWriteStream(logPath);
   const config = configCopy(configPath, work);
+  const auxiliaryConfigs = auxiliary.map(({ config: auxPath, vars: auxVars = {} }, i) => {
+    const auxWork = join(work, `auxiliary-${i}`);
+    const copy = configCopy(auxPath, auxWork);
+    writeFileSync(join(auxWork, '.dev.vars'), Object.entries(auxVars).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+    return copy;
+  });
   // Its own process group (detached): wrangler runs workerd as children, which a signal to
   // wrangler alone does not reach.
   const child = spawn(
     join(bin, 'wrangler'),
-    ['dev', '--config', config, '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
+    ['dev', '--config', config, ...auxiliaryConfigs.flatMap((c) => ['--config', c]), '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector),
       '--persist-to', dir, '--env-file', envFile, '--show-interactive-dev-session=false'],
     { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...toolEnv(), USERDO_SKIP_BUILD: '1' } },
   );
@@ -148,6 +159,7 @@ async function startOnce({ name = 'wrangler', vars, persistDir, config: configPa
   const stopNow = async () => {
     await stopGroup(child, exit, () => exited);
     rmSync(envFile, { force: true });
+    for (const copy of auxiliaryConfigs) rmSync(join(dirname(copy), '.dev.vars'), { force: true });
     if (!persistDir) rmSync(work, { recursive: true, force: true });
     running.delete(stop);
   };

@@ -184,6 +184,19 @@ export interface KvEntry {
 /** What happened to a key. */
 export type KvOp = "put" | "delete";
 
+/** The caller's own session, as `GET /api/session` reports it. */
+export interface LiveSession {
+  /** When it was opened (the login or signup), in milliseconds since the Unix epoch. */
+  createdAt: number;
+  /**
+   * When it ends unless it is refreshed first, in milliseconds since the Unix epoch: the refresh
+   * lifetime from its opening or its latest refresh.
+   */
+  expiresAt: number;
+  /** The session id (the access token's `sid`). */
+  id: string;
+}
+
 /** A member: `{userId, email, role, joinedAt}`. */
 export interface Member {
   /** The user's email. */
@@ -386,6 +399,17 @@ export interface Scheduled {
   id: string;
 }
 
+/**
+ * `{user, session}` (`GET /api/session`): who a live session belongs to, for another worker
+ * that asks on a request's behalf.
+ */
+export interface SessionCheck {
+  /** The session of the request's access token. */
+  session: LiveSession;
+  /** The account. */
+  user: User;
+}
+
 /** One entry of `GET /api/sessions`. */
 export interface SessionInfo {
   /** Milliseconds since the Unix epoch. */
@@ -510,6 +534,7 @@ export const routes = {
   logout: { method: "POST", path: "/api/logout" },
   me: { method: "GET", path: "/api/me" },
   sessions: { method: "GET", path: "/api/sessions" },
+  sessionCheck: { method: "GET", path: "/api/session" },
   revokeOthers: { method: "POST", path: "/api/sessions/revoke-others" },
   revokeSession: { method: "DELETE", path: "/api/sessions/{id}" },
   changePassword: { method: "POST", path: "/api/password/change" },
@@ -553,6 +578,7 @@ export const routes = {
   orgTableGet: { method: "GET", path: "/api/orgs/{org}/tables/{table}/{id}" },
   orgTableUpdate: { method: "PATCH", path: "/api/orgs/{org}/tables/{table}/{id}" },
   orgTableDelete: { method: "DELETE", path: "/api/orgs/{org}/tables/{table}/{id}" },
+  orgRpc: { method: "POST", path: "/api/orgs/{org}/rpc" },
   orgWsTicket: { method: "POST", path: "/api/orgs/{org}/ws/ticket" },
   orgWebSocket: { method: "GET", path: "/api/orgs/{org}/ws" },
 } as const;
@@ -565,6 +591,7 @@ export interface Endpoints {
   logout: { params: Record<string, never>; body: undefined; response: OkBody };
   me: { params: Record<string, never>; body: undefined; response: UserBody };
   sessions: { params: Record<string, never>; body: undefined; response: SessionList };
+  sessionCheck: { params: Record<string, never>; body: undefined; response: SessionCheck };
   revokeOthers: { params: Record<string, never>; body: undefined; response: Revoked };
   revokeSession: { params: { id: string }; body: undefined; response: OkBody };
   changePassword: { params: Record<string, never>; body: ChangePasswordRequest; response: OkBody };
@@ -608,6 +635,7 @@ export interface Endpoints {
   orgTableGet: { params: { org: string; table: string; id: string }; body: undefined; response: TableRowBody };
   orgTableUpdate: { params: { org: string; table: string; id: string }; body: unknown; response: TableRowBody };
   orgTableDelete: { params: { org: string; table: string; id: string }; body: undefined; response: OkBody };
+  orgRpc: { params: { org: string }; body: RpcRequest; response: RpcResult };
   orgWsTicket: { params: { org: string }; body: undefined; response: Ticket };
   orgWebSocket: { params: { org: string }; body: undefined; response: null };
 }

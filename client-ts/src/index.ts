@@ -18,4 +18,6 @@ export type {
   WebSocketLike,
 } from './realtime.js';
 export type { TokenStorage, Tokens } from './storage.js';
+export { getSession, DEFAULT_SESSION_TIMEOUT_MS, SESSION_CHECK_URL } from './session.js';
+export type { GetSessionOptions, IncomingRequest, SessionBinding } from './session.js';
 export * from './generated.js';

@@ -14,6 +14,7 @@ const me = (token) => call('GET', '/api/me', { token });
 const authenticated = (victimSid) => [
   ['GET', '/api/me'],
   ['GET', '/api/sessions'],
+  ['GET', '/api/session'],
   ['POST', '/api/logout'],
   ['POST', '/api/sessions/revoke-others'],
   ['DELETE', `/api/sessions/${victimSid}`],

@@ -164,6 +164,19 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+/// The caller's own session, as `GET /api/session` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveSession {
+    /// The session id (the access token's `sid`).
+    pub id: String,
+    /// When it was opened (the login or signup), in milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// When it ends unless it is refreshed first, in milliseconds since the Unix epoch: the refresh
+    /// lifetime from its opening or its latest refresh.
+    pub expires_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

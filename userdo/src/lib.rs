@@ -10,6 +10,7 @@ pub mod fuzzing;
 pub mod kv;
 pub mod mail;
 pub mod migrate;
+pub mod oauth;
 pub mod org;
 mod parse;
 pub mod password;

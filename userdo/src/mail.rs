@@ -84,7 +84,12 @@ impl MailTemplates for DefaultTemplates {}
 
 impl Mail {
     /// The invitation to `org_name` for `to`.
-    pub fn invitation(to: &str, org_name: &str, token: String, templates: &dyn MailTemplates) -> Self {
+    pub fn invitation(
+        to: &str,
+        org_name: &str,
+        token: String,
+        templates: &dyn MailTemplates,
+    ) -> Self {
         let (subject, text) = templates.invitation(org_name, &token);
         Self {
             kind: MailKind::Invitation,

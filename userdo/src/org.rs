@@ -84,6 +84,9 @@ pub struct Caller {
     pub user_id: String,
     /// The user's (normalised) email.
     pub email: String,
+    /// The session the call came from (empty for the framework's own steps).
+    #[serde(default)]
+    pub session_id: String,
 }
 
 /// A member: `{userId, email, role, joinedAt}`.
@@ -380,7 +383,9 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             .ok_or_else(|| Error::NotFound("no such member".into()))?;
         if role == Role::Owner {
             if actor.role != Role::Owner {
-                return Err(Error::Forbidden("only the owner transfers ownership".into()));
+                return Err(Error::Forbidden(
+                    "only the owner transfers ownership".into(),
+                ));
             }
             if current.user_id == actor.user_id {
                 return Ok(current);

@@ -15,11 +15,16 @@ pub(crate) const DATA_NAMESPACE: &str = "userdo.data";
 
 /// The account schema, in order, in the namespace [`ACCOUNT_NAMESPACE`].
 pub(crate) const ACCOUNT_MIGRATIONS: &[Migration] =
-    &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS, TICKET_SCOPES];
+    &[ACCOUNTS, MAIL_TOKENS, WS_TICKETS, TICKET_SCOPES, IDENTITIES];
 
 /// The data schema, in order, in the namespace [`DATA_NAMESPACE`].
-pub(crate) const DATA_MIGRATIONS: &[Migration] =
-    &[EVENTS_AND_KV, TABLE_REGISTRY, EVENT_SIZES, DELIVERED, ORG_INDEX];
+pub(crate) const DATA_MIGRATIONS: &[Migration] = &[
+    EVENTS_AND_KV,
+    TABLE_REGISTRY,
+    EVENT_SIZES,
+    DELIVERED,
+    ORG_INDEX,
+];
 
 /// The namespace of the scheduled-task schema.
 pub(crate) const TASKS_NAMESPACE: &str = "userdo.tasks";
@@ -48,6 +53,7 @@ pub(crate) const ERASED_TABLES: &[&str] = &[
     "_userdo_events",
     "_userdo_tasks",
     "_userdo_org_index",
+    "_userdo_identities",
 ];
 
 /// What an erase does beside emptying [`ERASED_TABLES`]: the seq counter starts again.
@@ -107,6 +113,18 @@ const TICKET_SCOPES: Migration = Migration {
     version: 4,
     name: "websocket ticket scopes",
     sql: "ALTER TABLE _userdo_ws_tickets ADD COLUMN scope TEXT NOT NULL DEFAULT ''",
+};
+
+/// The sign-in providers' identities linked to the account, one per provider.
+const IDENTITIES: Migration = Migration {
+    version: 5,
+    name: "identities",
+    sql: "CREATE TABLE _userdo_identities (
+    provider TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    email TEXT NOT NULL,
+    linked_at INTEGER NOT NULL
+)",
 };
 
 const EVENTS_AND_KV: Migration = Migration {

@@ -84,6 +84,8 @@ pub(crate) enum Call {
     },
     Me,
     Sessions,
+    /// The caller's session and user (`GET /api/session`).
+    SessionCheck,
     RevokeOthers,
     RevokeSession {
         id: String,
@@ -200,6 +202,7 @@ impl Call {
             Call::Logout { .. } => Endpoint::Logout,
             Call::Me => Endpoint::Me,
             Call::Sessions => Endpoint::Sessions,
+            Call::SessionCheck => Endpoint::SessionCheck,
             Call::RevokeOthers => Endpoint::RevokeOthers,
             Call::RevokeSession { .. } => Endpoint::RevokeSession,
             Call::ChangePassword { .. } => Endpoint::ChangePassword,
@@ -292,10 +295,19 @@ pub(crate) enum OrgOp {
         id: String,
     },
     WsTicket,
+    /// An application method of the organization's.
+    Rpc {
+        method: String,
+        params: Json,
+    },
     /// The upgrade: by a ticket of this organization's scope, or by the caller's session.
     OpenSocket {
         ticket: Option<String>,
         since: Option<i64>,
+    },
+    /// Internal: the caller's sessions changed; their sockets of sessions not in `live` close.
+    SessionsEnded {
+        live: Vec<String>,
     },
     /// Internal: what deleting the caller's account would do here (`apply` false), or does.
     Depart {
@@ -326,8 +338,9 @@ impl OrgOp {
             OrgOp::TableUpdate { .. } => Endpoint::OrgTableUpdate,
             OrgOp::TableDelete { .. } => Endpoint::OrgTableDelete,
             OrgOp::WsTicket => Endpoint::OrgWsTicket,
+            OrgOp::Rpc { .. } => Endpoint::OrgRpc,
             OrgOp::OpenSocket { .. } => Endpoint::OrgWebSocket,
-            OrgOp::Depart { .. } => return None,
+            OrgOp::Depart { .. } | OrgOp::SessionsEnded { .. } => return None,
         })
     }
 }

@@ -37,8 +37,8 @@ pub use store::{DoStore, WorkerPlatform};
 pub mod prelude {
     pub use crate::app::{AppCtx, UserApp, Vars};
     pub use crate::http::respond;
-    pub use crate::router::{AuthUser, PathParams, UserDoWorker};
     pub use crate::org_object::OrgApp;
+    pub use crate::router::{AuthUser, PathParams, UserDoWorker};
     pub use crate::{limiter_object, methods, org_object, user_object};
     pub use userdo::org::Role;
     pub use userdo::rpc::NoMethods;

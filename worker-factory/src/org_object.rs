@@ -14,12 +14,13 @@ use userdo::table::{Access, QuerySpec, TableDef, Tables};
 use userdo::{Error, Platform, Result, Store, UserDo};
 use worker::{Env, Request, Response, State};
 
-use crate::app::{UserCore, Vars};
+use crate::app::{AppCtx, Methods, UserCore, Vars};
 use crate::hop::{HOP_HEADER, OrgHop, OrgOp};
 use crate::http::{error_response, read_body, respond};
 use crate::realtime::{self, CLOSE_NO_ACCESS, Delivery};
 use crate::responses::{
-    InvitationList, MemberBody, MemberList, OK, OrgBody, RowList, RowsCreated, TableRowBody,
+    InvitationList, MemberBody, MemberList, OK, OrgBody, RowList, RowsCreated, RpcResult,
+    TableRowBody,
 };
 use crate::routes::{AUTH_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::settings::settings_from_env;
@@ -29,6 +30,11 @@ use crate::store::{DoStore, WorkerPlatform};
 /// declared with the lowest role that reads, writes and deletes its rows
 /// ([`Access::Roles`]).
 pub trait OrgApp: Sized + 'static {
+    /// The application's organization methods (`POST /api/orgs/{org}/rpc`), written with
+    /// [`methods!`](crate::methods); [`NoMethods`](userdo::rpc::NoMethods) for none. They run in
+    /// the organization's object and see the calling member ([`AppCtx::member`]).
+    type Call: Methods<Self>;
+
     /// Builds the application's organization side from the worker's variables.
     fn new(vars: &Vars) -> Self;
 
@@ -43,6 +49,8 @@ pub trait OrgApp: Sized + 'static {
 pub struct NoOrgTables;
 
 impl OrgApp for NoOrgTables {
+    type Call = userdo::rpc::NoMethods;
+
     fn new(_vars: &Vars) -> Self {
         NoOrgTables
     }
@@ -52,10 +60,11 @@ impl OrgApp for NoOrgTables {
 pub struct OrgDoObject<A: OrgApp> {
     state: State,
     env: Env,
+    vars: Vars,
     tables: Tables,
     core: RefCell<Option<Rc<UserCore>>>,
     delivery: Delivery,
-    _app: A,
+    app: A,
 }
 
 impl<A: OrgApp> std::fmt::Debug for OrgDoObject<A> {
@@ -87,10 +96,11 @@ impl<A: OrgApp> OrgDoObject<A> {
         Self {
             state,
             env,
+            vars,
             tables,
             core: RefCell::new(None),
             delivery: Delivery::default(),
-            _app: app,
+            app,
         }
     }
 
@@ -155,6 +165,10 @@ impl<A: OrgApp> OrgDoObject<A> {
                 return respond(200, &OrgBody { org });
             }
             OrgOp::Depart { apply } => return self.depart(core, &caller, apply).await,
+            OrgOp::SessionsEnded { live } => {
+                self.close_ended_sessions(&caller.user_id, &live);
+                return respond(200, &OK);
+            }
             op => op,
         };
         let member = core.org_membership(&caller.user_id)?;
@@ -259,12 +273,34 @@ impl<A: OrgApp> OrgDoObject<A> {
                 }
                 respond(200, &OK)
             }
+            OrgOp::Rpc { method, params } => {
+                let call = userdo::rpc::parse_call::<A::Call>(&method, params)?;
+                let principal = userdo::Principal {
+                    user_id: caller.user_id.clone(),
+                    session_id: caller.session_id.clone(),
+                };
+                let ctx = AppCtx::for_member(core, &principal, &member, &self.vars);
+                let result = call.run(&self.app, &ctx).await?;
+                respond(200, &RpcResult { result })
+            }
             OrgOp::OpenSocket { since, .. } => {
-                let client =
-                    realtime::accept_as(&self.state, core, &self.delivery, &member.user_id, since)?;
+                // Tagged with the member and the session: a logout elsewhere closes it.
+                let session = session_tag(&caller.session_id);
+                let client = realtime::accept_as(
+                    &self.state,
+                    core,
+                    &self.delivery,
+                    &member.user_id,
+                    &[session.as_str()],
+                    since,
+                )?;
                 Ok(Response::from_websocket(client)?)
             }
-            OrgOp::List | OrgOp::Create { .. } | OrgOp::Accept { .. } | OrgOp::Depart { .. } => {
+            OrgOp::List
+            | OrgOp::Create { .. }
+            | OrgOp::Accept { .. }
+            | OrgOp::Depart { .. }
+            | OrgOp::SessionsEnded { .. } => {
                 Err(Error::internal("an organization call answered elsewhere"))
             }
         }
@@ -284,6 +320,22 @@ impl<A: OrgApp> OrgDoObject<A> {
             }
         }
         respond(200, &serde_json::json!({ "departure": departure }))
+    }
+
+    /// Closes the sockets of `user_id` opened by a session that is not in `live` (4001, as on
+    /// the user's own feed).
+    fn close_ended_sessions(&self, user_id: &str, live: &[String]) {
+        let live: Vec<String> = live.iter().map(|s| session_tag(s)).collect();
+        for ws in self.state.get_websockets_with_tag(user_id) {
+            let tags = self.state.get_tags(&ws);
+            let ended = tags
+                .iter()
+                .filter(|t| t.starts_with(SESSION_TAG))
+                .all(|t| !live.contains(t));
+            if ended {
+                let _ = ws.close(Some(realtime::CLOSE_SESSION_ENDED), Some("session ended"));
+            }
+        }
     }
 
     /// Deletes the organization: every socket closes with 4003 and its storage is erased, so
@@ -359,6 +411,13 @@ fn org_table(
         )));
     }
     Ok(def)
+}
+
+/// The prefix of the tag that names a socket's session.
+const SESSION_TAG: &str = "s:";
+
+fn session_tag(session_id: &str) -> String {
+    format!("{SESSION_TAG}{session_id}")
 }
 
 fn no_such_row(id: &str) -> Error {

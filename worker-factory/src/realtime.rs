@@ -36,21 +36,23 @@ pub(crate) fn accept(
     principal: &Principal,
     since: Option<i64>,
 ) -> Result<WebSocket> {
-    accept_as(state, core, delivery, &principal.session_id, since)
+    accept_as(state, core, delivery, &principal.session_id, &[], since)
 }
 
-/// [`accept`], for a socket known by `key`: its tag and the key in its attachment (a session
-/// id; in an organization's object, the member's user id).
+/// [`accept`], for a socket known by `key`: its first tag and the key in its attachment (a
+/// session id; in an organization's object, the member's user id), with `more` tags after it.
 pub(crate) fn accept_as(
     state: &State,
     core: &UserCore,
     delivery: &Delivery,
     key: &str,
+    more: &[&str],
     since: Option<i64>,
 ) -> Result<WebSocket> {
     let pair = WebSocketPair::new()?;
     // Tagged with its key: delivery finds the sockets of each live key by it.
-    state.accept_websocket_with_tags(&pair.server, &[key]);
+    let tags: Vec<&str> = std::iter::once(key).chain(more.iter().copied()).collect();
+    state.accept_websocket_with_tags(&pair.server, &tags);
     delivery.fresh.set(true);
     let (frames, last_seq) = match since {
         Some(since) => core.replay(since)?,

@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use userdo::api::{SessionInfo, User};
+use userdo::api::{LiveSession, SessionInfo, User};
 
 /// `{ok: true}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -29,6 +29,16 @@ pub struct UserBody {
 pub struct SessionList {
     /// The live sessions.
     pub sessions: Vec<SessionInfo>,
+}
+
+/// `{user, session}` (`GET /api/session`): who a live session belongs to, for another worker
+/// that asks on a request's behalf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SessionCheck {
+    /// The account.
+    pub user: User,
+    /// The session of the request's access token.
+    pub session: LiveSession,
 }
 
 /// `{revoked}`: how many sessions ended.

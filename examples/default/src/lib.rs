@@ -227,12 +227,63 @@ impl TableRow for Note {
     const NAME: &'static str = "notes";
 }
 
+/// `noteStats` takes no parameters.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct NoteStats;
+
+/// What `noteStats` answers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Stats {
+    /// How many notes the organization has.
+    pub notes: i64,
+    /// The caller's role.
+    pub role: Role,
+}
+
+/// `clearNotes` takes no parameters.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ClearNotes;
+
+methods! {
+    /// The organizations' methods (`POST /api/orgs/{org}/rpc`): they run in the organization's
+    /// object and see the calling member.
+    pub enum TeamCall for Teams {
+        /// Counts the notes; answers with the caller's role (any member).
+        NoteStats(NoteStats) -> Stats => note_stats,
+        /// Deletes every note (admins); answers how many.
+        ClearNotes(ClearNotes) -> Cleared => clear_notes,
+    }
+}
+
 /// The default worker's organizations: shared notes that members read and write, and admins
 /// delete.
 #[derive(Debug)]
 pub struct Teams;
 
+impl Teams {
+    async fn note_stats(&self, ctx: &AppCtx<'_>, _: NoteStats) -> Result<Stats> {
+        let member = ctx.require_role(Role::Member)?;
+        let notes = ctx.table::<Note>()?.query().count()?;
+        Ok(Stats {
+            notes,
+            role: member.role,
+        })
+    }
+
+    async fn clear_notes(&self, ctx: &AppCtx<'_>, _: ClearNotes) -> Result<Cleared> {
+        ctx.require_role(Role::Admin)?;
+        let notes = ctx.table::<Note>()?;
+        let all = notes.query().limit(1000).get()?;
+        for note in &all {
+            notes.delete(&note.id)?;
+        }
+        Ok(Cleared { deleted: all.len() })
+    }
+}
+
 impl OrgApp for Teams {
+    type Call = TeamCall;
+
     fn new(_vars: &Vars) -> Self {
         Teams
     }

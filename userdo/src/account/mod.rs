@@ -52,13 +52,13 @@ fn check_credentials(raw_email: &str, password: &str) -> Result<String> {
     Ok(email)
 }
 
-struct Account {
-    user: User,
-    password_hash: String,
+pub(crate) struct Account {
+    pub(crate) user: User,
+    pub(crate) password_hash: String,
 }
 
 impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
-    fn account(&self) -> Result<Option<Account>> {
+    pub(crate) fn account(&self) -> Result<Option<Account>> {
         let rows = self.store.query(
             "SELECT user_id, email, password_hash, email_verified, created_at FROM _userdo_account",
             &[],
@@ -111,7 +111,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         Ok(response)
     }
 
-    fn open_session(
+    pub(crate) fn open_session(
         &self,
         user: User,
         client: &ClientInfo,

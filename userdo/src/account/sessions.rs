@@ -2,7 +2,7 @@
 //! listing and revocation.
 
 use crate::UserDo;
-use crate::api::{AuthResponse, SessionInfo};
+use crate::api::{AuthResponse, LiveSession, SessionInfo};
 use crate::error::{Error, Result};
 use crate::principal::Principal;
 use crate::store::{Statement, Value};
@@ -102,6 +102,22 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
                 })
             })
             .collect()
+    }
+
+    /// The caller's session: its id, when it was opened and when it ends unless refreshed. The
+    /// same rule as [`UserDo::sessions`]: a session past its `expires_at` is not live
+    /// (`session_revoked`), nor is one that was ended.
+    pub fn live_session(&self, principal: &Principal) -> Result<LiveSession> {
+        let rows = self.store.query(
+            "SELECT id, created_at, expires_at FROM _userdo_sessions WHERE id = ? AND expires_at > ?",
+            &[(&principal.session_id).into(), self.platform.now_ms().into()],
+        )?;
+        let row = rows.first().ok_or(Error::SessionRevoked)?;
+        Ok(LiveSession {
+            id: row.text(0)?.to_owned(),
+            created_at: row.int(1)?,
+            expires_at: row.int(2)?,
+        })
     }
 
     /// Ends one session of the account. `404 not_found` if there is no such session.

@@ -36,21 +36,43 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
             return Err(Error::EmailTaken);
         }
         let password_hash = self.settings.hasher.hash(&self.platform, password)?;
+        self.create_account(&email, &password_hash, false, Vec::new(), client, on_created)
+    }
+
+    /// Creates the account of `email` (already normalised) with `password_hash` (empty: no
+    /// password), its first session, `extra` statements and the hook's writes, in one
+    /// transaction.
+    pub(crate) fn create_account(
+        &self,
+        email: &str,
+        password_hash: &str,
+        email_verified: bool,
+        extra: Vec<Statement>,
+        client: &ClientInfo,
+        on_created: &mut dyn FnMut(&User) -> Result<()>,
+    ) -> Result<AuthResponse> {
         let now = self.platform.now_ms();
         let user = User {
             id: self.user_id.clone(),
-            email,
-            email_verified: false,
+            email: email.to_owned(),
+            email_verified,
             created_at: now,
         };
         let create = Statement::new(
             "INSERT INTO _userdo_account (singleton, user_id, email, password_hash, email_verified, created_at)
-             VALUES (1, ?, ?, ?, 0, ?)",
-            vec![(&user.id).into(), (&user.email).into(), password_hash.into(), now.into()],
+             VALUES (1, ?, ?, ?, ?, ?)",
+            vec![
+                (&user.id).into(),
+                (&user.email).into(),
+                password_hash.into(),
+                i64::from(email_verified).into(),
+                now.into(),
+            ],
         );
         let (session_statements, response) = self.open_session(user, client)?;
         let mut statements = vec![create];
         statements.extend(session_statements);
+        statements.extend(extra);
         // Events the hook queues are delivered only if its writes commit; a panic drops them too.
         let queued = self.emitted.queued_from_here();
         let mut failure: Option<Error> = None;

@@ -5,6 +5,8 @@ mod account;
 mod events;
 mod fuzz;
 mod kv;
+mod oauth;
+mod org;
 mod realtime;
 pub(crate) mod support;
 mod table;

@@ -3,6 +3,7 @@
 //! account tables and erasing are not here; the whole core is behind [`AppCtx::dangerous_core`].
 
 use serde::Serialize;
+use userdo::org::{Member, Role};
 use userdo::store::{Row, Value};
 use userdo::table::{Table, TableRow};
 use userdo::tasks::When;
@@ -18,21 +19,63 @@ pub type AppTable<'a, T> = Table<'a, Box<dyn Store>, Box<dyn Platform>, T>;
 pub struct AppCtx<'a> {
     core: &'a Core,
     caller: Option<&'a Principal>,
+    member: Option<&'a Member>,
     vars: &'a Vars,
 }
 
 impl<'a> AppCtx<'a> {
     /// A context over `core` for `caller` (the framework and the testing harness build these).
     pub(crate) fn new(core: &'a Core, caller: Option<&'a Principal>, vars: &'a Vars) -> Self {
-        Self { core, caller, vars }
+        Self {
+            core,
+            caller,
+            member: None,
+            vars,
+        }
     }
 
-    /// The live session that made this call (`None` in the signup hook).
+    /// A context inside an organization's object, for a call by `member` from `caller`'s
+    /// session.
+    pub(crate) fn for_member(
+        core: &'a Core,
+        caller: &'a Principal,
+        member: &'a Member,
+        vars: &'a Vars,
+    ) -> Self {
+        Self {
+            core,
+            caller: Some(caller),
+            member: Some(member),
+            vars,
+        }
+    }
+
+    /// The live session that made this call (`None` in the signup hook). In an organization's
+    /// object, `user_id` is the calling member's.
     pub fn caller(&self) -> Option<&Principal> {
         self.caller
     }
 
-    /// The id of this object's user.
+    /// In an organization's object, the calling member with their role (`None` in a user's
+    /// object).
+    pub fn member(&self) -> Option<&Member> {
+        self.member
+    }
+
+    /// The calling member, if their role is `lowest` or higher: 403 `forbidden` otherwise (and
+    /// outside an organization's object).
+    pub fn require_role(&self, lowest: Role) -> Result<&Member> {
+        match self.member {
+            Some(member) if member.role.at_least(lowest) => Ok(member),
+            _ => Err(Error::Forbidden(format!(
+                "this needs the role {} or higher",
+                lowest.as_str()
+            ))),
+        }
+    }
+
+    /// The id of this object: the user's (in an organization's object, the organization's
+    /// object id; the caller is [`caller`](Self::caller)).
     pub fn user_id(&self) -> &str {
         self.core.user_id()
     }

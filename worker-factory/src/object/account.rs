@@ -1,5 +1,5 @@
 //! The account endpoints that need more than one call into the core: signup (with the
-//! application's hook), mail, the session list and account deletion.
+//! application's hook), mail, the session list, the session check and account deletion.
 
 use userdo::{ClientInfo, Principal, Result};
 use worker::Response;
@@ -8,7 +8,7 @@ use super::UserDoObject;
 use crate::app::{UserApp, UserCore};
 use crate::http::respond;
 use crate::mail;
-use crate::responses::{OK, Revoked, SessionList, UserBody};
+use crate::responses::{OK, Revoked, SessionCheck, SessionList, UserBody};
 
 impl<A: UserApp> UserDoObject<A> {
     /// Creates the account and runs the application's `on_signup` in the same transaction: if
@@ -36,6 +36,17 @@ impl<A: UserApp> UserDoObject<A> {
             200,
             &SessionList {
                 sessions: core.sessions(who)?,
+            },
+        )
+    }
+
+    /// The caller's user and session, read after the session check (so a logout counts at once).
+    pub(super) fn session_check(&self, core: &UserCore, who: &Principal) -> Result<Response> {
+        respond(
+            200,
+            &SessionCheck {
+                user: core.me()?,
+                session: core.live_session(who)?,
             },
         )
     }

@@ -84,6 +84,7 @@ impl<A: UserApp> UserDoObject<A> {
             }
             Call::Me => self.me(core, &session()?),
             Call::Sessions => self.sessions(core, &session()?),
+            Call::SessionCheck => self.session_check(core, &session()?),
             Call::RevokeOthers => self.revoke_others(core, &session()?),
             Call::RevokeSession { id } => {
                 core.revoke_session(&session()?, &id)?;

@@ -108,6 +108,7 @@ impl<A: UserApp> UserDoObject<A> {
                     .call
                     .endpoint()
                     .is_some_and(|e| e.route().sessions == Sessions::MayEnd);
+                let orgs = hop.orgs.clone();
                 // Only application code schedules tasks.
                 let may_schedule = matches!(
                     hop.call,
@@ -122,6 +123,9 @@ impl<A: UserApp> UserDoObject<A> {
                     .is_some_and(|c| c.take_tasks_changed());
                 if may_schedule && changed {
                     self.sync_alarm().await;
+                }
+                if may_end {
+                    self.org_sessions_changed(orgs.as_deref()).await;
                 }
                 (result, may_end)
             }

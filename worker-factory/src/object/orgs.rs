@@ -47,6 +47,7 @@ impl<A: UserApp> UserDoObject<A> {
         let caller = Caller {
             user_id: me.id,
             email: me.email,
+            session_id: who.session_id.clone(),
         };
         match action {
             OrgOp::List => self.org_list(core, &namespace, &caller).await,
@@ -105,7 +106,9 @@ impl<A: UserApp> UserDoObject<A> {
                     OrgOp::Delete => true,
                     _ => false,
                 };
-                let answer = self.org_step(core, &namespace, &org, &caller, action).await?;
+                let answer = self
+                    .org_step(core, &namespace, &org, &caller, action)
+                    .await?;
                 if leaves && succeeded(&answer) {
                     core.org_index_remove(&org)?;
                 }
@@ -191,11 +194,47 @@ impl<A: UserApp> UserDoObject<A> {
     }
 }
 
+impl<A: UserApp> UserDoObject<A> {
+    /// After a call that may have ended sessions: the user's organizations close the sockets of
+    /// those sessions (4001), as the user's own feed does. A failure is logged.
+    pub(super) async fn org_sessions_changed(&self, binding: Option<&str>) {
+        let Some(core) = self.core.borrow().clone() else {
+            return;
+        };
+        let Ok(ids) = core.org_index() else { return };
+        if ids.is_empty() {
+            return;
+        }
+        let (Ok(namespace), Ok(caller), Ok(live)) = (
+            self.org_namespace(binding),
+            caller_of(&core),
+            core.live_session_ids(),
+        ) else {
+            worker::console_error!("userdo: the organizations were not told of ended sessions");
+            return;
+        };
+        let calls = ids.iter().map(|id| {
+            let live = live.clone();
+            let namespace = &namespace;
+            let caller = &caller;
+            async move { call(namespace, id, caller, OrgOp::SessionsEnded { live }).await }
+        });
+        for answer in futures::future::join_all(calls).await {
+            if let Err(e) = answer {
+                worker::console_error!(
+                    "userdo: an organization was not told of ended sessions: {e}"
+                );
+            }
+        }
+    }
+}
+
 fn caller_of(core: &UserCore) -> Result<Caller> {
     let me = core.me()?;
     Ok(Caller {
         user_id: me.id,
         email: me.email,
+        session_id: String::new(),
     })
 }
 

@@ -162,7 +162,7 @@ impl UserDoWorker {
                 };
                 let user_agent = header(req.headers(), "user-agent").unwrap_or_default();
                 let hop = Hop {
-            orgs: None,
+                    orgs: None,
                     caller: Some(claims),
                     user_agent,
                     call,
@@ -171,7 +171,7 @@ impl UserDoWorker {
             }
             AppAction::Worker(handler) => {
                 let hop = Hop {
-            orgs: None,
+                    orgs: None,
                     caller: Some(claims.clone()),
                     user_agent: String::new(),
                     call: Call::Me,

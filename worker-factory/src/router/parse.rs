@@ -15,9 +15,9 @@ use worker::Url;
 
 use super::credentials::Origins;
 use crate::hop::{Call, OrgOp};
-use userdo::org::{AcceptRequest, InviteRequest, NameRequest, Role, RoleRequest};
 use crate::http::{HeaderSource, REFRESH_COOKIE, cookie_in};
 use crate::routes::Endpoint;
+use userdo::org::{AcceptRequest, InviteRequest, NameRequest, Role, RoleRequest};
 
 /// Whose object a call goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +143,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         | Endpoint::OrgTableGet
         | Endpoint::OrgTableUpdate
         | Endpoint::OrgTableDelete
+        | Endpoint::OrgRpc
         | Endpoint::OrgWsTicket => {
             let org = org_param(&param(0))?;
             let action = match endpoint {
@@ -194,6 +195,13 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
                     table: param(1),
                     id: param(2),
                 },
+                Endpoint::OrgRpc => {
+                    let r: RpcRequest = api::parse_body(bytes())?;
+                    OrgOp::Rpc {
+                        method: r.method.unwrap_or_default(),
+                        params: r.params,
+                    }
+                }
                 _ => OrgOp::WsTicket,
             };
             Call::Org { org, action }
@@ -216,6 +224,7 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
         },
         Endpoint::Me => Call::Me,
         Endpoint::Sessions => Call::Sessions,
+        Endpoint::SessionCheck => Call::SessionCheck,
         Endpoint::RevokeOthers => Call::RevokeOthers,
         Endpoint::RevokeSession => Call::RevokeSession { id: param(0) },
         Endpoint::ChangePassword => {

@@ -14,14 +14,14 @@ use userdo::token::OpaqueKind;
 use crate::responses::{
     BatchRequest, DataEntry, DataValue, DevObject, InvitationBody, InvitationList, KeyList,
     KvEntry, MemberBody, MemberList, OkBody, OrgBody, OrgList, Outbox, Revoked, RowList,
-    RowsCreated, RpcResult, SessionList, TableRowBody, Ticket, UserBody,
+    RowsCreated, RpcResult, SessionCheck, SessionList, TableRowBody, Ticket, UserBody,
 };
-use userdo::org::{AcceptRequest, InviteRequest, NameRequest, RoleRequest};
 use serde_json::Value as Json;
 use userdo::api::{
     AuthResponse, ChangePasswordRequest, Credentials, DeleteAccountRequest, RefreshRequest,
     ResetConfirm, ResetRequest, VerificationConfirm,
 };
+use userdo::org::{AcceptRequest, InviteRequest, NameRequest, RoleRequest};
 use userdo::rpc::RpcRequest;
 
 /// An HTTP method of the contract.
@@ -241,6 +241,8 @@ routes! {
     Me: Get "/api/me" (()), Session, NoBody, None, Keep, Keep, false -> UserBody;
     /// `GET /api/sessions`.
     Sessions: Get "/api/sessions" (()), Session, NoBody, None, Keep, Keep, false -> SessionList;
+    /// `GET /api/session`: the user and session of a live session, for other workers (a service binding).
+    SessionCheck: Get "/api/session" (()), Session, NoBody, None, Keep, Keep, false -> SessionCheck;
     /// `POST /api/sessions/revoke-others`.
     RevokeOthers: Post "/api/sessions/revoke-others" (()), Session, NoBody, None, MayEnd, Keep, false -> Revoked;
     /// `DELETE /api/sessions/{id}`.
@@ -327,6 +329,9 @@ routes! {
     OrgTableUpdate: Patch "/api/orgs/{org}/tables/{table}/{id}" (Json), Session, DATA_JSON, None, Keep, Keep, false -> TableRowBody;
     /// `DELETE /api/orgs/{org}/tables/{table}/{id}`.
     OrgTableDelete: Delete "/api/orgs/{org}/tables/{table}/{id}" (()), Session, NoBody, None, Keep, Keep, false -> OkBody;
+    /// `POST /api/orgs/{org}/rpc`: calls an application method in the organization's object (a
+    /// member; the method checks roles it needs).
+    OrgRpc: Post "/api/orgs/{org}/rpc" (RpcRequest), Session, DATA_JSON, None, Keep, Keep, false -> RpcResult;
     /// `POST /api/orgs/{org}/ws/ticket` (a member): a ticket for the organization's feed.
     OrgWsTicket: Post "/api/orgs/{org}/ws/ticket" (()), Session, NoBody, None, Keep, Keep, false -> Ticket;
     /// `GET /api/orgs/{org}/ws`: the organization's change feed (`?ticket=`, `?since=`).

@@ -244,6 +244,41 @@ fn sessions_are_listed_and_revoked_one_or_all_others() {
 }
 
 #[test]
+fn the_live_session_reports_its_refresh_lifetime_and_ends_with_logout_or_expiry() {
+    let o = object();
+    let ttl_ms = o.settings().refresh_ttl_secs * 1000;
+    let opened = o.platform().now_ms();
+    let a = o.signup("a@b.co", PW, &client("phone")).unwrap();
+    let b = o.login("a@b.co", PW, &client("laptop")).unwrap();
+    let pa = principal_of(&o, &a.token).unwrap();
+    let session = o.live_session(&pa).unwrap();
+    assert_eq!(session.id, pa.session_id);
+    assert_eq!(session.created_at, opened);
+    assert_eq!(session.expires_at, opened + ttl_ms);
+    let listed = o.sessions(&pa).unwrap();
+    let current = listed.iter().find(|s| s.current).unwrap();
+    assert_eq!(
+        (&current.id, current.created_at),
+        (&session.id, session.created_at)
+    );
+    // A refresh moves the end to a refresh lifetime from then; the opening stays.
+    advance(&o, 60_000);
+    let refreshed = o.refresh(&a.refresh_token).unwrap();
+    let pa = principal_of(&o, &refreshed.token).unwrap();
+    let moved = o.live_session(&pa).unwrap();
+    assert_eq!(moved.created_at, opened);
+    assert_eq!(moved.expires_at, opened + 60_000 + ttl_ms);
+    // Ended by a logout: refused at once; the other session is untouched.
+    let pb = principal_of(&o, &b.token).unwrap();
+    o.logout(&pa).unwrap();
+    assert!(matches!(o.live_session(&pa), Err(Error::SessionRevoked)));
+    assert_eq!(o.live_session(&pb).unwrap().id, pb.session_id);
+    // Past its end, even with no request in between, it is not live.
+    advance(&o, ttl_ms);
+    assert!(matches!(o.live_session(&pb), Err(Error::SessionRevoked)));
+}
+
+#[test]
 fn password_change_checks_the_current_one_and_revokes_every_other_session() {
     let o = object();
     let a = o.signup("a@b.co", PW, &client("phone")).unwrap();
