@@ -135,11 +135,11 @@ function routesTs(routes) {
 }
 
 /** The application's methods: parameters and result of each, by name. */
-function methodsTs(methods) {
+function methodsTs(methods, name = 'Methods', what = "The worker's remote methods (`client.rpc.{name}`)") {
   const lines = methods
     .map((m) => `${doc(m.doc, '  ')}  ${key(m.name)}: { params: ${bodyTs(m.params)}; result: ${toTs(m.result, 1, {})} };`)
     .join('\n');
-  return `/** The worker's remote methods (\`client.rpc.{name}\`): parameters and result of each. */\nexport interface Methods {\n${lines}\n}\n`;
+  return `/** ${what}: parameters and result of each. */\n${lines ? `export interface ${name} {\n${lines}\n}\n` : `export interface ${name} {}\n`}`;
 }
 
 export function generate(doc_) {
@@ -164,6 +164,7 @@ export function generate(doc_) {
   }
   parts.push(routesTs(routes));
   parts.push(methodsTs(methods));
+  parts.push(methodsTs(doc_.orgMethods ?? [], 'OrgMethods', "The organizations' remote methods (`client.org(id).rpc.{name}`, `POST /api/orgs/{org}/rpc`)"));
   const tableLines = (t) => Object.entries(t).map(([name, row]) => `  ${key(name)}: ${row};`).join('\n');
   const inputLines = (t) => Object.entries(t).map(([name, row]) => `  ${key(name)}: ${row}Input;`).join('\n');
   const iface = (name, lines) => (lines ? `export interface ${name} {\n${lines}\n}\n` : `export interface ${name} {}\n`);
@@ -176,7 +177,7 @@ export function generate(doc_) {
   parts.push(`/** The most rows one query may return. */\nexport const MAX_LIMIT = ${JSON.stringify(constants.maxLimit)};\n`);
   parts.push(
     '/** Everything the client is typed by, for the worker these schemas came from. */\n' +
-      'export interface GeneratedApp {\n  tables: Tables;\n  inputs: TableInputs;\n  calls: Calls;\n  methods: Methods;\n  orgTables: OrgTables;\n  orgInputs: OrgTableInputs;\n}\n',
+      'export interface GeneratedApp {\n  tables: Tables;\n  inputs: TableInputs;\n  calls: Calls;\n  methods: Methods;\n  orgTables: OrgTables;\n  orgInputs: OrgTableInputs;\n  orgMethods: OrgMethods;\n}\n',
   );
   return parts.join('\n');
 }

@@ -39,11 +39,13 @@ export interface AppTypes {
   orgTables?: object;
   /** The organization tables (as created), by name (generated `OrgTableInputs`). */
   orgInputs?: object;
+  /** The organizations' methods' parameters and result, by name (generated `OrgMethods`). */
+  orgMethods?: object;
 }
 
 type MethodsOf<App extends AppTypes> = App extends { methods: infer M } ? M : Record<string, { params: unknown; result: unknown }>;
 /** A method that takes no parameters (a unit struct in Rust) is called with none. */
-type MethodArgs<P> = [P] extends [null] ? [] : [P] extends [undefined] ? [] : [params: P];
+export type MethodArgs<P> = [P] extends [null] ? [] : [P] extends [undefined] ? [] : [params: P];
 
 /** The application's methods as functions: `client.rpc.renameTodo({id, title})`. */
 export type Rpc<M> = {

@@ -51,6 +51,9 @@ export interface ChangePasswordRequest {
 /** `clearCompleted` takes no parameters. */
 export type ClearCompleted = null;
 
+/** `clearNotes` takes no parameters. */
+export type ClearNotes = null;
+
 /** What `clearCompleted` answers. */
 export interface Cleared {
   /** How many todos were deleted. */
@@ -260,6 +263,9 @@ export interface NoteInput {
   title: string;
 }
 
+/** `noteStats` takes no parameters. */
+export type NoteStats = null;
+
 /** `{ok: true}`. */
 export interface OkBody {
   /** Always `true`. */
@@ -428,6 +434,14 @@ export interface SessionInfo {
 export interface SessionList {
   /** The live sessions. */
   sessions: SessionInfo[];
+}
+
+/** What `noteStats` answers. */
+export interface Stats {
+  /** How many notes the organization has. */
+  notes: number;
+  /** The caller's role. */
+  role: Role;
 }
 
 /** The fields the server puts around every stored row, as the API shows them. */
@@ -656,6 +670,14 @@ export interface Methods {
   remindLater: { params: RemindLater; result: Scheduled };
 }
 
+/** The organizations' remote methods (`client.org(id).rpc.{name}`, `POST /api/orgs/{org}/rpc`): parameters and result of each. */
+export interface OrgMethods {
+  /** Counts the notes; answers with the caller's role (any member). */
+  noteStats: { params: NoteStats; result: Stats };
+  /** Deletes every note (admins); answers how many. */
+  clearNotes: { params: ClearNotes; result: Cleared };
+}
+
 /** The tables of the worker, by name: the row type as read. */
 export interface Tables {
   todos: Todo;
@@ -695,4 +717,5 @@ export interface GeneratedApp {
   methods: Methods;
   orgTables: OrgTables;
   orgInputs: OrgTableInputs;
+  orgMethods: OrgMethods;
 }

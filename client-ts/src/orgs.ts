@@ -1,6 +1,6 @@
 // Organizations (teams): `client.orgs` for the organizations themselves, their members and
 // invitations, and `client.org(id)` for one organization's tables and its own realtime feed.
-import type { AppTypes, EndpointOptions } from './client.js';
+import type { AppTypes, EndpointOptions, MethodArgs, Rpc } from './client.js';
 import { Collection, type CollectionHost, type Row, type RowChange, type TableAction, type TableAnswers } from './collection.js';
 import { UserDoError } from './errors.js';
 import { endpointPath } from './paths.js';
@@ -119,6 +119,13 @@ export interface OrgHost extends OrgsHost {
 
 type OrgTablesOf<App extends AppTypes> = App extends { orgTables: infer T } ? T : Record<never, never>;
 type OrgInputsOf<App extends AppTypes> = App extends { orgInputs: infer T } ? T : Record<never, never>;
+type OrgMethodsOf<App extends AppTypes> = App extends { orgMethods: infer M } ? M : Record<string, { params: unknown; result: unknown }>;
+type OrgParamsOf<App extends AppTypes, M> = M extends keyof OrgMethodsOf<App>
+  ? OrgMethodsOf<App>[M] extends { params: infer P } ? MethodArgs<P> : [params?: unknown]
+  : [params?: unknown];
+type OrgResultOf<App extends AppTypes, M> = M extends keyof OrgMethodsOf<App>
+  ? OrgMethodsOf<App>[M] extends { result: infer R } ? R : unknown
+  : unknown;
 type OrgRowOf<App extends AppTypes, K> = K extends keyof OrgTablesOf<App> ? OrgTablesOf<App>[K] : Record<string, unknown>;
 type OrgInputOf<App extends AppTypes, K> = K extends keyof OrgInputsOf<App> ? OrgInputsOf<App>[K] : Record<string, unknown>;
 
@@ -141,6 +148,11 @@ const TABLE_ENDPOINTS = {
 export class Org<App extends AppTypes = GeneratedApp> implements CollectionHost {
   /** The organization's realtime connection (its own socket, apart from the user's). */
   readonly realtime: Realtime;
+  /**
+   * The organizations' remote methods (`POST /api/orgs/{id}/rpc`), typed from their Rust
+   * declaration (`OrgApp::Call`, generated `OrgMethods`): `await org.rpc.noteStats()`.
+   */
+  readonly rpc: Rpc<OrgMethodsOf<App>>;
   private readonly tableListeners = new Map<string, Set<(change: RowChange<unknown>) => void>>();
   private readonly memberListeners = new Set<(change: MemberChange) => void>();
   private readonly lostListeners = new Set<() => void>();
@@ -157,6 +169,12 @@ export class Org<App extends AppTypes = GeneratedApp> implements CollectionHost 
       socketPath: endpointPath('orgWebSocket', { org: id }),
       sessionEnded: () => host.sessionEnded(),
       accessLost: () => this.loseAccess(),
+    });
+    this.rpc = new Proxy({} as Rpc<OrgMethodsOf<App>>, {
+      get: (_target, name) =>
+        typeof name === 'string' && name !== 'then'
+          ? (...params: unknown[]) => this.callMethod(name, params)
+          : undefined,
     });
     this.realtime.onEvent((event) => this.dispatch(event));
     this.realtime.onResync(() => {
@@ -197,6 +215,16 @@ export class Org<App extends AppTypes = GeneratedApp> implements CollectionHost 
   onAccessLost(fn: () => void): () => void {
     this.lostListeners.add(fn);
     return () => this.lostListeners.delete(fn);
+  }
+
+  /** `POST /api/orgs/{id}/rpc`: calls the organization's method by name and answers its typed `result`. */
+  call<M extends Extract<keyof OrgMethodsOf<App>, string>>(method: M, ...params: OrgParamsOf<App, M>): Promise<OrgResultOf<App, M>> {
+    return this.callMethod(method, params) as Promise<OrgResultOf<App, M>>;
+  }
+
+  private async callMethod(method: string, params: unknown[]): Promise<unknown> {
+    const body = params.length && params[0] !== undefined ? { method, params: params[0] } : { method };
+    return (await this.host.endpoint('orgRpc', { params: { org: this.id }, body })).result;
   }
 
   /** Closes the organization's socket (listeners stay registered but hear nothing). */

@@ -88,6 +88,14 @@ export async function typed(client: UserDoClient): Promise<void> {
     // @ts-expect-error: a removal carries no role
     if (change.op === 'remove') void change.role;
   });
+  // The organizations' methods, typed from the Rust `OrgApp::Call` (generated `OrgMethods`).
+  const stats: { notes: number; role: 'owner' | 'admin' | 'member' } = await client.org(team.id).rpc.noteStats();
+  const clearedNotes: number = (await client.org(team.id).call('clearNotes')).deleted;
+  void [stats, clearedNotes];
+  // @ts-expect-error: a user method, not an organization's
+  await client.org(team.id).rpc.renameTodo({ id: 'x', title: 'y' });
+  // @ts-expect-error: noteStats takes no parameters
+  await client.org(team.id).rpc.noteStats({ any: 1 });
   const stopLost: () => void = client.org(team.id).onAccessLost(() => {});
   void stopLost;
 

@@ -127,6 +127,9 @@ describe('organizations', () => {
     // Members write, admins delete.
     await assert.rejects(bOrg.collection('notes').delete(row.id), (e) => e.status === 403 && e.code === 'forbidden');
     await assert.rejects(bOrg.collection('notes').create({ title: '' }), (e) => e.code === 'validation_failed' && 'title' in e.details);
+    // The organization's methods: any member counts, admins clear.
+    assert.deepEqual(await bOrg.rpc.noteStats(), { notes: 2, role: 'member' });
+    await assert.rejects(bOrg.call('clearNotes'), (e) => e.status === 403 && e.code === 'forbidden');
     // The user's own tables and the organization's are apart.
     assert.equal((await b.collection('todos').query()).count, 0);
 

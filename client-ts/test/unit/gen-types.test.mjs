@@ -41,6 +41,11 @@ test('gen-types --check fails when a Rust type changed and generated.ts was not 
     const noteChanged = structuredClone(schemas);
     noteChanged.definitions.Note.properties.pinned = { type: 'boolean' };
     assert.equal(check(noteChanged).status, 1);
+    // An organization method renamed.
+    const methodRenamed = structuredClone(schemas);
+    assert.deepEqual(methodRenamed.orgMethods.map((m) => m.name), ['noteStats', 'clearNotes']);
+    methodRenamed.orgMethods[0].name = 'countNotes';
+    assert.equal(check(methodRenamed).status, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 // Organizations against fakes: client.orgs's methods and paths, client.org(id)'s collections over
-// /api/orgs/{id}/tables, and its own realtime feed (ticket, since, members events, resync), which
+// /api/orgs/{id}/tables and its methods (rpc), and its own realtime feed (ticket, since, members events, resync), which
 // stops for good when access ends (close code 4003, a ticket refused with 404, or the news of
 // one's own removal).
 import assert from 'node:assert/strict';
@@ -126,8 +126,8 @@ describe('client.orgs (fakes)', () => {
   });
 });
 
-describe('client.org(id).collection (fakes)', () => {
-  test("the collection API over the organization's tables", async () => {
+describe('client.org(id).collection and rpc (fakes)', () => {
+  test("the collection API over the organization's tables, and its methods", async () => {
     const answers = {
       [`POST /api/orgs/${ORG}/tables/notes`]: [201, { row: note('n1', 'hello') }],
       [`POST /api/orgs/${ORG}/tables/notes/batch`]: [201, { rows: [note('n2'), note('n3')] }],
@@ -159,6 +159,15 @@ describe('client.org(id).collection (fakes)', () => {
       ['DELETE', `/api/orgs/${ORG}/tables/notes/n1`, undefined],
       ['GET', `/api/orgs/${ORG}/tables/notes?where=title%3Aeq%3Aa%26b&orderBy=createdAt%3Adesc&limit=5`, undefined],
     ]);
+    // The organization's methods: POST /api/orgs/{id}/rpc, by proxy and by name.
+    answers[`POST /api/orgs/${ORG}/rpc`] = [200, { result: { notes: 3, role: 'member' } }];
+    assert.deepEqual(await org.rpc.noteStats(), { notes: 3, role: 'member' });
+    assert.deepEqual(await org.call('clearNotes'), { notes: 3, role: 'member' });
+    assert.deepEqual(calls.slice(-2).map((c) => [c.method, c.path, c.body]), [
+      ['POST', `/api/orgs/${ORG}/rpc`, { method: 'noteStats' }],
+      ['POST', `/api/orgs/${ORG}/rpc`, { method: 'clearNotes' }],
+    ]);
+    assert.equal(org.rpc.then, undefined, 'not a thenable');
     // The user's own tables are where they were.
     await client.collection('todos').get('t1').catch(() => {});
     assert.equal(calls.at(-1).path, '/api/tables/todos/t1');
