@@ -1,4 +1,5 @@
 import type { BackoffOptions } from './backoff.js';
+import { Collection, type Row, type RowChange, type TableAction, type TableAnswers } from './collection.js';
 import { errorFrom, UserDoError } from './errors.js';
 import {
   routes,
@@ -8,20 +9,24 @@ import {
   type GeneratedApp,
   type KvChange,
   type SessionInfo,
-  type StoredFields,
   type TableChange,
   type User,
 } from './generated.js';
-import { queryString, type QueryOptions } from './query.js';
+import { Org, orgsApi, type OrgHost, type Orgs } from './orgs.js';
+import { endpointPath } from './paths.js';
 import {
   Realtime,
   safely,
+  type RealtimeHost,
   type RealtimeOptions,
   type RealtimeStatus,
   type Timers,
   type WebSocketConstructor,
 } from './realtime.js';
 import { loadTokens, saveTokens, type TokenStorage, type Tokens } from './storage.js';
+
+export { Collection, endpointPath };
+export type { Row, RowChange };
 
 /** What a client is typed by: the worker's tables (as read and as created) and remote methods. */
 export interface AppTypes {
@@ -30,26 +35,22 @@ export interface AppTypes {
   calls: { method: string; params?: unknown };
   /** Each method's parameters and result, by name (generated `Methods`). */
   methods?: object;
+  /** The organization tables (as read), by name (generated `OrgTables`). */
+  orgTables?: object;
+  /** The organization tables (as created), by name (generated `OrgTableInputs`). */
+  orgInputs?: object;
+  /** The organizations' methods' parameters and result, by name (generated `OrgMethods`). */
+  orgMethods?: object;
 }
 
 type MethodsOf<App extends AppTypes> = App extends { methods: infer M } ? M : Record<string, { params: unknown; result: unknown }>;
 /** A method that takes no parameters (a unit struct in Rust) is called with none. */
-type MethodArgs<P> = [P] extends [null] ? [] : [P] extends [undefined] ? [] : [params: P];
+export type MethodArgs<P> = [P] extends [null] ? [] : [P] extends [undefined] ? [] : [params: P];
 
 /** The application's methods as functions: `client.rpc.renameTodo({id, title})`. */
 export type Rpc<M> = {
   [K in keyof M]: M[K] extends { params: infer P; result: infer R } ? (...params: MethodArgs<P>) => Promise<R> : never;
 };
-
-/** A stored row: the server's `id`, `createdAt`, `updatedAt` around the row type's fields. */
-export type Row<T> = StoredFields & T;
-
-/** What a collection listener receives. */
-export type RowChange<T> =
-  | { op: 'create' | 'update'; id: string; row: Row<T>; seq: number }
-  | { op: 'delete'; id: string; seq: number }
-  /** Events were missed: query again. */
-  | { op: 'resync' };
 
 /** What a KV listener receives besides the value. */
 export type KeyChange =
@@ -127,12 +128,6 @@ export interface EndpointOptions<N extends EndpointName> {
   auth?: boolean;
 }
 
-/** The path of endpoint `name` with its parameters filled in (percent-encoded). */
-export function endpointPath<N extends EndpointName>(name: N, params?: Endpoints[N]['params']): string {
-  const values = (params ?? {}) as Record<string, string>;
-  return routes[name].path.replace(/\{(\w+)\}/g, (_, p: string) => encodeURIComponent(values[p] ?? ''));
-}
-
 /** Options of {@link UserDoClient.request}. */
 export interface RequestOptions {
   /** The JSON body. */
@@ -169,6 +164,11 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     /** `POST /api/sessions/revoke-others`: ends every other session; answers how many. */
     revokeOthers(): Promise<number>;
   };
+  /**
+   * The organizations (teams) of the signed-in user: create, list, rename, delete, members and
+   * roles, invitations. One organization's tables and feed: {@link UserDoClient.org}.
+   */
+  readonly orgs: Orgs;
   private readonly baseUrl: string;
   private readonly fetchImpl: typeof fetch;
   private readonly storage: TokenStorage | undefined;
@@ -180,6 +180,11 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
   private readonly tableListeners = new Map<string, Set<(change: RowChange<unknown>) => void>>();
   private readonly authListeners = new Set<(signedIn: boolean) => void>();
   private listenerCount = 0;
+  private readonly timers: Timers;
+  private readonly realtimeOptions: RealtimeOptions = {};
+  // The signed-in user's id, from the last sign-in or refresh (null when not known).
+  private userIdNow: string | null = null;
+  private readonly orgHandles = new Map<string, Org<App>>();
 
   constructor(baseUrl: string, private readonly options: UserDoClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -193,27 +198,19 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     this.storageKey = options.storageKey ?? 'userdo.tokens';
     this.tokens = options.tokens ?? loadTokens(this.storage, this.storageKey);
     if (options.onAuthChange) this.authListeners.add(options.onAuthChange);
-    const timers: Timers = options.timers ?? {
+    this.timers = options.timers ?? {
       setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
       clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
     };
-    const realtimeOptions: RealtimeOptions = {};
-    if (options.backoff) realtimeOptions.backoff = options.backoff;
-    if (options.connectTimeoutMs !== undefined) realtimeOptions.connectTimeoutMs = options.connectTimeoutMs;
-    if (options.minUptimeMs !== undefined) realtimeOptions.minUptimeMs = options.minUptimeMs;
-    if (options.heartbeatMs !== undefined) realtimeOptions.heartbeatMs = options.heartbeatMs;
-    this.realtime = new Realtime(
-      {
-        ticket: async () => (await this.endpoint('wsTicket')).ticket,
-        socketPath: endpointPath('webSocket'),
-        socketUrl: (path) => this.baseUrl.replace(/^http/, 'ws') + path,
-        sessionEnded: () => this.signOutLocally(),
-      },
-      options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
-      timers,
-      options.random ?? Math.random,
-      realtimeOptions,
-    );
+    if (options.backoff) this.realtimeOptions.backoff = options.backoff;
+    if (options.connectTimeoutMs !== undefined) this.realtimeOptions.connectTimeoutMs = options.connectTimeoutMs;
+    if (options.minUptimeMs !== undefined) this.realtimeOptions.minUptimeMs = options.minUptimeMs;
+    if (options.heartbeatMs !== undefined) this.realtimeOptions.heartbeatMs = options.heartbeatMs;
+    this.realtime = this.newRealtime({
+      ticket: async () => (await this.endpoint('wsTicket')).ticket,
+      socketPath: endpointPath('webSocket'),
+      sessionEnded: () => this.signOutLocally(),
+    });
     this.realtime.onEvent((event) => this.dispatch(event));
     this.realtime.onResync(() => this.resync());
     this.rpc = new Proxy({} as Rpc<MethodsOf<App>>, {
@@ -232,6 +229,23 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
       },
       revokeOthers: async () => (await this.endpoint('revokeOthers')).revoked,
     };
+    this.orgs = orgsApi({ endpoint: (name, opts) => this.endpoint(name, opts), userId: () => this.currentUserId() });
+  }
+
+  /** A realtime connection to a feed of this worker, with the client's WebSocket, timers and options. */
+  private newRealtime(host: Omit<RealtimeHost, 'socketUrl'>): Realtime {
+    return new Realtime(
+      { ...host, socketUrl: (path) => this.baseUrl.replace(/^http/, 'ws') + path },
+      this.options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined),
+      this.timers,
+      this.options.random ?? Math.random,
+      this.realtimeOptions,
+    );
+  }
+
+  /** The signed-in user's id: known from the sign-in or refresh, else asked (`GET /api/me`). */
+  private async currentUserId(): Promise<string> {
+    return this.userIdNow ?? (await this.me()).id;
   }
 
   // ---- tokens and requests ----
@@ -250,6 +264,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
   setTokens(tokens: Tokens | null): void {
     const was = this.tokens !== null;
     this.tokens = tokens;
+    if (!tokens) this.userIdNow = null;
     saveTokens(this.storage, this.storageKey, tokens);
     if (was !== (tokens !== null)) for (const fn of [...this.authListeners]) safely(() => fn(tokens !== null));
   }
@@ -353,7 +368,8 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
   }
 
   /** Keeps a new pair: with `cookies`, the access token only (the cookie holds the refresh token). */
-  private adopt(auth: { token: string; refreshToken: string }): void {
+  private adopt(auth: { token: string; refreshToken: string; user?: User }): void {
+    if (auth.user?.id) this.userIdNow = auth.user.id;
     this.setTokens({ token: auth.token, refreshToken: this.options.cookies ? '' : auth.refreshToken });
   }
 
@@ -375,6 +391,7 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   private signOutLocally(): void {
     this.realtime.stop(true, this.realtime.status === 'ended' ? 'ended' : 'idle');
+    for (const org of this.orgHandles.values()) org.realtime.stop(true);
     this.setTokens(null);
   }
 
@@ -383,8 +400,12 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
   private async signIn(name: 'signup' | 'login', email: string, password: string): Promise<User> {
     const auth = await this.endpoint(name, { body: { email, password }, auth: false });
     this.realtime.stop(true);
+    for (const org of this.orgHandles.values()) org.realtime.stop(true);
     this.adopt(auth);
-    if (this.listenerCount > 0 && this.options.autoConnect !== false) this.realtime.start();
+    if (this.options.autoConnect !== false) {
+      if (this.listenerCount > 0) this.realtime.start();
+      for (const org of this.orgHandles.values()) if (org.listening) org.realtime.start();
+    }
     return auth.user;
   }
 
@@ -412,7 +433,9 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
 
   /** `GET /api/me`. */
   async me(): Promise<User> {
-    return (await this.endpoint('me')).user;
+    const { user } = await this.endpoint('me');
+    if (this.tokens) this.userIdNow = user.id;
+    return user;
   }
 
   /** `POST /api/password/change`: every other session ends; this one stays. */
@@ -506,6 +529,14 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     return new Collection<RowOf<App, K>, InputOf<App, K>>(this, name);
   }
 
+  /** @internal The endpoint of a collection's `action` (see {@link Collection}). */
+  tableCall<A extends TableAction>(action: A, table: string, id?: string, body?: unknown, query?: string): Promise<TableAnswers[A]> {
+    const options: EndpointOptions<(typeof TABLE_ENDPOINTS)[A]> = { params: { table, id: id ?? '' } as never };
+    if (body !== undefined) options.body = body as never;
+    if (query) options.query = query;
+    return this.endpoint(TABLE_ENDPOINTS[action], options) as Promise<TableAnswers[A]>;
+  }
+
   /** @internal Adds a table listener (see {@link Collection.onChange}). */
   listenTable(name: string, fn: (change: RowChange<unknown>) => void): () => void {
     let set = this.tableListeners.get(name);
@@ -515,6 +546,35 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
       set.delete(fn);
       if (set.size === 0) this.tableListeners.delete(name);
     });
+  }
+
+  // ---- organizations ----
+
+  /**
+   * One organization of the signed-in user: `collection(name)` over its tables
+   * (`/api/orgs/{id}/tables/{name}`, typed by the generated `OrgTables`), `onMembers`, and
+   * `onAccessLost`, all fed by the organization's own realtime socket. The same handle for the
+   * same id, until access to it ends.
+   */
+  org(id: string): Org<App> {
+    let org = this.orgHandles.get(id);
+    if (!org) {
+      const host: OrgHost = {
+        endpoint: (name, opts) => this.endpoint(name, opts),
+        userId: () => this.currentUserId(),
+        knownUserId: () => this.userIdNow,
+        signedIn: () => this.tokens !== null,
+        autoConnect: this.options.autoConnect !== false,
+        realtime: (realtimeHost) => this.newRealtime(realtimeHost),
+        sessionEnded: () => this.signOutLocally(),
+        forget: (lost) => {
+          if (this.orgHandles.get(id) === (lost as unknown)) this.orgHandles.delete(id);
+        },
+      };
+      org = new Org<App>(host, id);
+      this.orgHandles.set(id, org);
+    }
+    return org;
   }
 
   // ---- remote calls ----
@@ -574,72 +634,21 @@ export class UserDoClient<App extends AppTypes = GeneratedApp> {
     }
   }
 
-  /** Closes the realtime connection for good (listeners stay registered but hear nothing). */
+  /** Closes the realtime connections for good, the organizations' too (listeners stay registered but hear nothing). */
   close(): void {
     this.realtime.stop();
+    for (const org of this.orgHandles.values()) org.close();
   }
 }
 
-/** What a collection needs from its client. */
-interface CollectionHost {
-  endpoint<N extends EndpointName>(name: N, options?: EndpointOptions<N>): Promise<Endpoints[N]['response']>;
-  listenTable(name: string, fn: (change: RowChange<unknown>) => void): () => void;
-}
-
-/** One table of the worker: `/api/tables/{name}`. */
-export class Collection<T, Input = Partial<T>> {
-  constructor(
-    private readonly client: CollectionHost,
-    /** The table's name. */
-    readonly name: string,
-  ) {}
-
-  /** `POST`: creates a row (the server assigns `id`, `createdAt`, `updatedAt`). */
-  async create(fields: Input): Promise<Row<T>> {
-    return (await this.client.endpoint('tableCreate', { params: { table: this.name }, body: fields })).row as Row<T>;
-  }
-
-  /**
-   * `POST /batch`: creates 1 to 1000 rows in one transaction (all of them, or none if one is
-   * invalid: the error's `details` name `rows[i].field`); each gets its own change event, in order.
-   */
-  async createMany(rows: Input[]): Promise<Row<T>[]> {
-    return (await this.client.endpoint('tableBatch', { params: { table: this.name }, body: { rows } })).rows as Row<T>[];
-  }
-
-  /** `GET /{id}`: the row, or `undefined` when there is none. */
-  async get(id: string): Promise<Row<T> | undefined> {
-    try {
-      return (await this.client.endpoint('tableGet', { params: { table: this.name, id } })).row as Row<T>;
-    } catch (error) {
-      if (error instanceof UserDoError && error.status === 404 && error.code === 'not_found') return undefined;
-      throw error;
-    }
-  }
-
-  /** `PATCH /{id}`: merges the fields into the row (`null` clears an optional one). */
-  async update(id: string, fields: Partial<T>): Promise<Row<T>> {
-    return (await this.client.endpoint('tableUpdate', { params: { table: this.name, id }, body: fields })).row as Row<T>;
-  }
-
-  /** `DELETE /{id}` (404 `not_found` when there is no such row). */
-  async delete(id: string): Promise<void> {
-    await this.client.endpoint('tableDelete', { params: { table: this.name, id } });
-  }
-
-  /**
-   * `GET ?where=..&orderBy=..&limit=..&offset=..`: the page of rows and how many match over every
-   * page, counted up to 10,000 (beyond, `count` is 10,000 and `countCapped` is true).
-   */
-  async query(options: QueryOptions<T> = {}): Promise<{ rows: Row<T>[]; count: number; countCapped?: true }> {
-    const { rows, count, countCapped } = await this.client.endpoint('tableList', { params: { table: this.name }, query: queryString(options).replace(/^\?/, '') });
-    return countCapped ? { rows: rows as Row<T>[], count, countCapped: true } : { rows: rows as Row<T>[], count };
-  }
-
-  /** Calls `fn` for every change to the table (and `{op: 'resync'}` when events were missed). */
-  onChange(fn: (change: RowChange<T>) => void): () => void {
-    return this.client.listenTable(this.name, fn as (change: RowChange<unknown>) => void);
-  }
-}
+/** The endpoints of a user's tables, by collection action. */
+const TABLE_ENDPOINTS = {
+  list: 'tableList',
+  create: 'tableCreate',
+  batch: 'tableBatch',
+  get: 'tableGet',
+  update: 'tableUpdate',
+  delete: 'tableDelete',
+} as const satisfies Record<TableAction, EndpointName>;
 
 export type { RealtimeStatus };

@@ -51,6 +51,9 @@ export interface ChangePasswordRequest {
 /** `clearCompleted` takes no parameters. */
 export type ClearCompleted = null;
 
+/** `clearNotes` takes no parameters. */
+export type ClearNotes = null;
+
 /** What `clearCompleted` answers. */
 export interface Cleared {
   /** How many todos were deleted. */
@@ -237,11 +240,47 @@ export interface MemberList {
   members: Member[];
 }
 
+/** The `data` of a `members` event: `{op, userId, role?}`. */
+export interface MembersChange {
+  /** `add`, `update` or `remove`. */
+  op: MembersOp;
+  /** The member's role (for `add` and `update`). */
+  role?: Role | null;
+  /** The member's user id. */
+  userId: string;
+}
+
+/** What happened to a member. */
+export type MembersOp = "add" | "update" | "remove";
+
 /** The body of `POST /api/orgs` and `PATCH /api/orgs/{org}`: `{name}`. */
 export interface NameRequest {
   /** 1 to 100 characters. */
   name: string;
 }
+
+/**
+ * A note: the default worker's organization table, at `/api/orgs/{org}/tables/notes`.
+ *
+ * As the server sends it: fields with a default are always present.
+ */
+export interface Note {
+  /** At most 10,000 characters. */
+  body: string;
+  /** 1 to 200 characters. */
+  title: string;
+}
+
+/** The fields of a new `Note`: those with a default may be left out. */
+export interface NoteInput {
+  /** At most 10,000 characters. */
+  body?: string;
+  /** 1 to 200 characters. */
+  title: string;
+}
+
+/** `noteStats` takes no parameters. */
+export type NoteStats = null;
 
 /** `{ok: true}`. */
 export interface OkBody {
@@ -425,6 +464,14 @@ export interface SessionInfo {
 export interface SessionList {
   /** The live sessions. */
   sessions: SessionInfo[];
+}
+
+/** What `noteStats` answers. */
+export interface Stats {
+  /** How many notes the organization has. */
+  notes: number;
+  /** The caller's role. */
+  role: Role;
 }
 
 /** The fields the server puts around every stored row, as the API shows them. */
@@ -663,6 +710,14 @@ export interface Methods {
   remindLater: { params: RemindLater; result: Scheduled };
 }
 
+/** The organizations' remote methods (`client.org(id).rpc.{name}`, `POST /api/orgs/{org}/rpc`): parameters and result of each. */
+export interface OrgMethods {
+  /** Counts the notes; answers with the caller's role (any member). */
+  noteStats: { params: NoteStats; result: Stats };
+  /** Deletes every note (admins); answers how many. */
+  clearNotes: { params: ClearNotes; result: Cleared };
+}
+
 /** The tables of the worker, by name: the row type as read. */
 export interface Tables {
   todos: Todo;
@@ -673,6 +728,16 @@ export interface Tables {
 export interface TableInputs {
   todos: TodoInput;
   visits: VisitInput;
+}
+
+/** The organization tables of the worker (`client.org(id).collection(name)`), by name: the row type as read. */
+export interface OrgTables {
+  notes: Note;
+}
+
+/** The organization tables of the worker, by name: the fields a create takes. */
+export interface OrgTableInputs {
+  notes: NoteInput;
 }
 
 /** The worker's remote methods, `{method, params}`. */
@@ -690,4 +755,7 @@ export interface GeneratedApp {
   inputs: TableInputs;
   calls: Calls;
   methods: Methods;
+  orgTables: OrgTables;
+  orgInputs: OrgTableInputs;
+  orgMethods: OrgMethods;
 }

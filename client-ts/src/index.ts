@@ -1,5 +1,8 @@
 export { UserDoClient, Collection, endpointPath } from './client.js';
 export type { AppTypes, EndpointOptions, KeyChange, RequestOptions, Row, RowChange, UserDoClientOptions } from './client.js';
+export { Org, ACCESS_ENDED } from './orgs.js';
+export type { MemberChange, Orgs } from './orgs.js';
+export type { CollectionHost, TableAction, TableAnswers } from './collection.js';
 export { UserDoError } from './errors.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';

@@ -31,11 +31,20 @@ export type RealtimeStatus =
   | 'open'
   /** Waiting (backoff) before the next attempt. */
   | 'reconnecting'
-  /** The server ended the session (close code 4001): no more attempts until the next sign-in. */
+  /**
+   * The server ended the session (close code 4001): no more attempts until the next sign-in. On
+   * an organization's feed also: the user's access to the organization ended (close code 4003).
+   */
   | 'ended';
 
 /** Close code the server uses when the socket's session ended (logout, revocation, password change). */
 export const SESSION_ENDED = 4001;
+
+/**
+ * Close code of an organization's socket when its user's access ended: removed, left, or the
+ * organization deleted.
+ */
+export const ACCESS_ENDED = 4003;
 
 /**
  * The `since` of the very first connection, when no `seq` is known yet: a value ahead of every
@@ -55,6 +64,12 @@ export interface RealtimeHost {
   socketPath: string;
   /** The server closed the socket with 4001. */
   sessionEnded(): void;
+  /**
+   * For an organization's feed: the user's access ended (the socket closed with 4003, or a ticket
+   * was refused with 404 `not_found`, as for anyone who is not a member). The connection stops
+   * for good. Without it, 4003 is a drop like any other.
+   */
+  accessLost?(): void;
 }
 
 /** Options of the realtime connection (all optional; defaults documented on each). */
@@ -194,6 +209,12 @@ export class Realtime {
       ticket = await this.host.ticket();
     } catch (error) {
       if (generation !== this.generation) return;
+      if (error instanceof UserDoError && error.status === 404 && error.code === 'not_found' && this.host.accessLost) {
+        // Not a member (any more), or no such organization: reconnecting cannot help.
+        this.stop(false, 'ended');
+        this.host.accessLost();
+        return;
+      }
       if (error instanceof UserDoError && error.status === 401) {
         // Signed out (the client already tried a refresh): nothing to reconnect with.
         this.stop(false, 'idle');
@@ -285,6 +306,11 @@ export class Realtime {
     if (code === SESSION_ENDED) {
       this.stop(false, 'ended');
       this.host.sessionEnded();
+      return;
+    }
+    if (code === ACCESS_ENDED && this.host.accessLost) {
+      this.stop(false, 'ended');
+      this.host.accessLost();
       return;
     }
     if (this.wanted) this.retry();

@@ -1,6 +1,6 @@
 // Compile-time tests of the client's types (tsc -p test/tsconfig.json; never run). Each
 // `@ts-expect-error` line must fail to compile, or tsc reports the directive as unused.
-import { UserDoClient, type Row, type Todo } from '../src/index.js';
+import { UserDoClient, type MemberChange, type Member, type Note, type OrgView, type Row, type Todo } from '../src/index.js';
 
 export async function typed(client: UserDoClient): Promise<void> {
   const todos = client.collection('todos');
@@ -49,6 +49,55 @@ export async function typed(client: UserDoClient): Promise<void> {
   // Tables the generated types do not know are still reachable, untyped.
   const other = client.collection('notes');
   await other.create({ anything: 1 });
+
+  // Organizations: client.orgs is typed by the generated answers, and an organization's
+  // collection by the generated `OrgTables` (the Rust `Note`).
+  const team: OrgView = await client.orgs.create('Team');
+  const role: 'owner' | 'admin' | 'member' = team.role;
+  const people: Member[] = await client.orgs.members(team.id);
+  const maybeTeam: OrgView | undefined = await client.orgs.get(team.id);
+  void [role, people, maybeTeam];
+  await client.orgs.invite(team.id, 'b@example.com', 'admin');
+  // @ts-expect-error: an invitation gives admin or member, never owner
+  await client.orgs.invite(team.id, 'b@example.com', 'owner');
+  // @ts-expect-error: not a role
+  await client.orgs.setRole(team.id, 'u2', 'guest');
+  const notes = client.org(team.id).collection('notes');
+  const note: Row<Note> = await notes.create({ title: 'hello' }); // `body` has a default
+  const body: string = note.body;
+  void body;
+  await notes.query({ where: [['title', 'startsWith', 'h']], orderBy: [['updatedAt', 'desc']] });
+  // @ts-expect-error: `title` is required to create a note
+  await notes.create({ body: 'no title' });
+  // @ts-expect-error: `done` is a field of Todo, not of Note
+  await notes.query({ where: [['done', 'eq', true]] });
+  // @ts-expect-error: todos is a user table, so not typed as one of the organization's
+  const notTodo: Row<Todo> = await client.org(team.id).collection('todos').create({ title: 'x' });
+  void notTodo;
+  notes.onChange((change) => {
+    if (change.op === 'create') {
+      const title: string = change.row.title;
+      void title;
+    }
+  });
+  client.org(team.id).onMembers((change: MemberChange) => {
+    if (change.op === 'add' || change.op === 'update') {
+      const r: 'owner' | 'admin' | 'member' = change.role;
+      void r;
+    }
+    // @ts-expect-error: a removal carries no role
+    if (change.op === 'remove') void change.role;
+  });
+  // The organizations' methods, typed from the Rust `OrgApp::Call` (generated `OrgMethods`).
+  const stats: { notes: number; role: 'owner' | 'admin' | 'member' } = await client.org(team.id).rpc.noteStats();
+  const clearedNotes: number = (await client.org(team.id).call('clearNotes')).deleted;
+  void [stats, clearedNotes];
+  // @ts-expect-error: a user method, not an organization's
+  await client.org(team.id).rpc.renameTodo({ id: 'x', title: 'y' });
+  // @ts-expect-error: noteStats takes no parameters
+  await client.org(team.id).rpc.noteStats({ any: 1 });
+  const stopLost: () => void = client.org(team.id).onAccessLost(() => {});
+  void stopLost;
 
   const color = await client.get<string>('color');
   const maybe: string | undefined = color;

@@ -223,3 +223,86 @@ test('a password reset through the page: request, token from the dev outbox, con
     await close();
   }
 });
+
+test('a team: A creates it and invites B, B accepts with the token from the dev outbox, notes show up live in both pages, and when A removes B, B\'s page loses access', async () => {
+  const a = await openPage();
+  const b = await openPage();
+  const teamName = 'Moonshot team';
+  try {
+    await signIn(a.page, 'owner@teams.example', PASSWORD, 'Sign up');
+    await signIn(b.page, 'member@teams.example', PASSWORD, 'Sign up');
+
+    // A creates the team: it is listed, selected, and its feed is live.
+    await a.page.getByLabel('New team name').fill(teamName);
+    await a.page.getByRole('button', { name: 'Create team' }).click();
+    await a.page.locator('#team-list li', { hasText: teamName }).waitFor();
+    await a.page.locator('#team-name', { hasText: teamName }).waitFor();
+    await a.page.locator('#team-role', { hasText: 'owner' }).waitFor();
+    await a.page.locator('#team-live.open').waitFor();
+    await a.page.locator('#members li', { hasText: 'owner@teams.example · owner' }).waitFor();
+
+    // A invites B by email.
+    await a.page.getByLabel('Invite by email').fill('member@teams.example');
+    await a.page.getByRole('button', { name: 'Invite', exact: true }).click();
+    await a.page.locator('#status', { hasText: 'Invitation sent to member@teams.example' }).waitFor();
+
+    // B has no team yet; the dev button fetches the token from the dev outbox, and B accepts it.
+    assert.equal(await b.page.locator('#team-list li').count(), 0);
+    await b.page.getByRole('button', { name: 'dev: fetch my invitation' }).click();
+    await b.page.locator('#status', { hasText: 'invitation token is filled in' }).waitFor();
+    assert.match(await b.page.getByLabel('Invitation token').inputValue(), /\S{20,}/);
+    await b.page.getByRole('button', { name: 'Accept invitation' }).click();
+    await b.page.locator('#team-list li', { hasText: teamName }).waitFor();
+    await b.page.locator('#team-name', { hasText: teamName }).waitFor();
+    await b.page.locator('#team-role', { hasText: 'member' }).waitFor();
+    await b.page.locator('#team-live.open').waitFor();
+    // A's members list heard of B over the team's feed, without a reload.
+    await a.page.locator('#members li', { hasText: 'member@teams.example · member' }).waitFor();
+    // A member invites nobody and removes nobody.
+    assert.equal(await b.page.locator('#invite-form').isVisible(), false);
+    assert.equal(await b.page.getByRole('button', { name: /^Remove / }).count(), 0);
+
+    // A note from A appears in B's page live, and one from B in A's.
+    await a.page.evaluate(() => { window.notReloaded = true; });
+    await b.page.evaluate(() => { window.notReloaded = true; });
+    await a.page.getByLabel('New note').fill('plan the launch');
+    await a.page.getByRole('button', { name: 'Add note' }).click();
+    await b.page.locator('#notes li', { hasText: 'plan the launch' }).waitFor();
+    await b.page.getByLabel('New note').fill('book the venue');
+    await b.page.getByRole('button', { name: 'Add note' }).click();
+    await a.page.locator('#notes li', { hasText: 'book the venue' }).waitFor();
+    assert.deepEqual(await a.page.evaluate(() => window.notReloaded), true);
+    assert.deepEqual(await b.page.evaluate(() => window.notReloaded), true);
+    // The team's notes are not the user's todos.
+    assert.equal(await b.page.locator('#todos li').count(), 0);
+
+    mkdirSync(artifacts, { recursive: true });
+    await a.page.locator('#status').evaluate((status) => { status.textContent = ''; });
+    await a.page.locator('#teams').screenshot({ path: join(artifacts, 'web-team.png') });
+
+    // A removes B: B's page says its access ended, without a reload, and stops showing the team.
+    await a.page.getByRole('button', { name: 'Remove member@teams.example' }).click();
+    await a.page.locator('#members li', { hasText: 'member@teams.example' }).waitFor({ state: 'detached' });
+    const lost = b.page.locator('#team-lost');
+    // The socket's close (4003) can take about 10 s to arrive locally (README, Limits).
+    await lost.waitFor({ state: 'visible', timeout: 45_000 });
+    assert.match(await lost.textContent(), new RegExp(`Your access to ${teamName} ended`));
+    await b.page.locator('#team-live', { hasText: 'ended' }).waitFor();
+    assert.equal(await b.page.locator('#team-list li', { hasText: teamName }).count(), 0);
+    assert.equal(await b.page.locator('#notes li').count(), 0);
+    assert.equal(await b.page.locator('#note-form').isVisible(), false);
+    assert.equal(await b.page.evaluate(() => window.notReloaded), true);
+    await b.page.locator('#teams').screenshot({ path: join(artifacts, 'web-team-access-lost.png') });
+    // B is still signed in, and A's team goes on.
+    await b.page.locator('#whoami', { hasText: 'member@teams.example' }).waitFor();
+    await b.page.locator('#live.open').waitFor();
+    await a.page.getByLabel('New note').fill('after the removal');
+    await a.page.getByRole('button', { name: 'Add note' }).click();
+    await a.page.locator('#notes li', { hasText: 'after the removal' }).waitFor();
+    assert.equal(await b.page.locator('#notes li', { hasText: 'after the removal' }).count(), 0);
+    assert.deepEqual([...a.errors, ...b.errors], []);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

@@ -33,6 +33,19 @@ test('gen-types --check fails when a Rust type changed and generated.ts was not 
     const renamed = structuredClone(schemas);
     renamed.tables = { tasks: 'Todo', visits: 'Visit' };
     assert.equal(check(renamed).status, 1);
+    // An organization table renamed, or a field added to its row type.
+    const orgRenamed = structuredClone(schemas);
+    assert.deepEqual(orgRenamed.orgTables, { notes: 'Note' });
+    orgRenamed.orgTables = { memos: 'Note' };
+    assert.equal(check(orgRenamed).status, 1);
+    const noteChanged = structuredClone(schemas);
+    noteChanged.definitions.Note.properties.pinned = { type: 'boolean' };
+    assert.equal(check(noteChanged).status, 1);
+    // An organization method renamed.
+    const methodRenamed = structuredClone(schemas);
+    assert.deepEqual(methodRenamed.orgMethods.map((m) => m.name), ['noteStats', 'clearNotes']);
+    methodRenamed.orgMethods[0].name = 'countNotes';
+    assert.equal(check(methodRenamed).status, 1);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

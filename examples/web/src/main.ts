@@ -1,5 +1,6 @@
-// The web example: accounts, sessions and a todo list that updates live in every open tab, on
-// the browser client (client-ts) of the default worker, which serves this page as static assets.
+// The web example: accounts, sessions, a todo list that updates live in every open tab, and teams
+// (organizations) with shared notes (teams.ts), on the browser client (client-ts) of the default
+// worker, which serves this page as static assets.
 import {
   MAX_LIMIT,
   UserDoClient,
@@ -9,6 +10,7 @@ import {
   type SessionInfo,
   type Todo,
 } from '../../../client-ts/src/index.js';
+import { teams } from './teams.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(selector: string): T => {
   const element = document.querySelector<T>(selector);
@@ -76,6 +78,8 @@ const field = (form: HTMLFormElement, name: string): HTMLInputElement => {
   return input;
 };
 
+const team = teams(client, { $, say, sayError, busy, field });
+
 // ---- signed in and out ----
 
 let stopLive: (() => void) | null = null;
@@ -88,8 +92,9 @@ async function enter(): Promise<void> {
   // Subscribe first, then load: nothing that changes in between is missed.
   stopLive ??= todos.onChange(applyChange);
   try {
-    ui.whoami.textContent = (await client.me()).email;
-    await Promise.all([reloadTodos(), loadSessions()]);
+    const user = await client.me();
+    ui.whoami.textContent = user.email;
+    await Promise.all([reloadTodos(), loadSessions(), team.enter(user)]);
   } catch (error) {
     sayError(error);
   }
@@ -101,6 +106,7 @@ function leave(): void {
   rows.clear();
   renderTodos();
   ui.sessions.replaceChildren();
+  team.leave();
   ui.signedIn.hidden = true;
   ui.account.hidden = true;
   ui.signedOut.hidden = false;
