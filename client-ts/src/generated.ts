@@ -56,7 +56,7 @@ export type ClearNotes = null;
 
 /** What `clearCompleted` answers. */
 export interface Cleared {
-  /** How many todos were deleted. */
+  /** How many rows were deleted (todos, or an organization's notes). */
   deleted: number;
 }
 
@@ -116,7 +116,7 @@ export interface ErrorDetail {
 export interface Event {
   /** What changed: a [`KvChange`] or a [`TableChange`]. */
   data: unknown;
-  /** `kv:{key}` or `table:{table}`. */
+  /** `kv:{key}`, `table:{table}`, `app:{name}`, or in an organization's feed `members`. */
   event: string;
   /** Position in this user's feed: one more than the previous event. */
   seq: number;

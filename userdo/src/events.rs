@@ -30,7 +30,7 @@ const PRUNE_EVERY: i64 = 64;
 pub struct Event {
     /// Position in this user's feed: one more than the previous event.
     pub seq: i64,
-    /// `kv:{key}` or `table:{table}`.
+    /// `kv:{key}`, `table:{table}`, `app:{name}`, or in an organization's feed `members`.
     pub event: String,
     /// What changed: a [`KvChange`] or a [`TableChange`].
     pub data: serde_json::Value,

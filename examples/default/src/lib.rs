@@ -48,7 +48,7 @@ pub struct ClearCompleted;
 /// What `clearCompleted` answers.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Cleared {
-    /// How many todos were deleted.
+    /// How many rows were deleted (todos, or an organization's notes).
     pub deleted: usize,
 }
 
