@@ -5,6 +5,7 @@ import {
   MAX_LIMIT,
   UserDoClient,
   UserDoError,
+  type ProviderList,
   type Row,
   type RowChange,
   type SessionInfo,
@@ -26,6 +27,7 @@ const ui = {
   signedOut: $('#signed-out'),
   signedIn: $('#signed-in'),
   authForm: $<HTMLFormElement>('#auth-form'),
+  providers: $('#providers'),
   resetRequest: $<HTMLFormElement>('#reset-request'),
   resetConfirm: $<HTMLFormElement>('#reset-confirm'),
   live: $('#live'),
@@ -139,6 +141,40 @@ ui.logout.addEventListener('click', () => {
     say('Logged out.');
   });
 });
+
+// ---- sign in with a provider: a plain link to the worker, which redirects to the provider and,
+// once signed in there, back here with the session in its HttpOnly cookies (restore() picks it up)
+
+async function showProviders(): Promise<void> {
+  const res = await fetch('/api/oauth/providers');
+  if (!res.ok) return;
+  const { providers } = (await res.json()) as ProviderList;
+  ui.providers.replaceChildren(
+    ...providers.map(({ id, name }) => {
+      const link = document.createElement('a');
+      link.className = 'button secondary';
+      link.dataset.provider = id;
+      link.href = `/api/oauth/${encodeURIComponent(id)}/start?returnTo=${encodeURIComponent('/')}`;
+      link.textContent = `Sign in with ${name}`;
+      return link;
+    }),
+  );
+  ui.providers.hidden = providers.length === 0;
+}
+
+/** A failed provider sign-in comes back as ?oauth_error=CODE: say so, and tidy the address. */
+function showOAuthError(): void {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('oauth_error');
+  if (!code) return;
+  say(`Sign-in with the provider failed (${code}).`, true);
+  params.delete('oauth_error');
+  const rest = params.toString();
+  history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}${location.hash}`);
+}
+
+showOAuthError();
+void showProviders();
 
 // ---- password reset: request, read the token from the dev outbox, confirm ----
 
