@@ -14,8 +14,14 @@ if sed -e 's/#.*$//' "$config" | grep -Eq '(^|[{,[:space:]])["'"'"']?DEV_OUTBOX[
   echo "deploy-check: $config sets DEV_OUTBOX, a development-only variable: remove it (put it in .dev.vars for local development)" >&2
   exit 1
 fi
+# A sign-in provider's client secret (OAUTH_<ID>_CLIENT_SECRET, also JWT_SECRET) is a secret:
+# `wrangler secret put`, never a plain variable that the dashboard and the repository show.
+if sed -e 's/#.*$//' "$config" | grep -Eq '(^|[{,[:space:]])["'"'"']?(OAUTH_[A-Z0-9_]+_CLIENT_SECRET|JWT_SECRET)["'"'"']?[[:space:]]*='; then
+  echo "deploy-check: $config sets a secret as a plain variable (OAUTH_*_CLIENT_SECRET or JWT_SECRET): remove it and use \`wrangler secret put\`" >&2
+  exit 1
+fi
 if [ "${USERDO_DEPLOY_CONFIG_ONLY:-}" = 1 ]; then
-  echo "deploy-check: $config sets no development-only variable"
+  echo "deploy-check: $config sets no development-only variable and no secret"
   exit 0
 fi
 out=$(mktemp)

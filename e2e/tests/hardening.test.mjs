@@ -147,7 +147,7 @@ describe('ended sessions and their sockets', () => {
 });
 
 describe('deploy check', () => {
-  test('refuses a deployed configuration that sets DEV_OUTBOX', () => {
+  test('refuses a deployed configuration that sets DEV_OUTBOX, or a secret as a plain variable', () => {
     const dir = mkdtempSync(join(tmpdir(), 'userdo-deploy-check-'));
     try {
       const base = readFileSync(new URL('../../wrangler.toml', import.meta.url), 'utf8');
@@ -172,6 +172,17 @@ describe('deploy check', () => {
       }
       // A comment that names it is not a setting.
       assert.equal(run(base.replace('[vars]\n', '[vars]\n# DEV_OUTBOX = "true" only in .dev.vars\n')).status, 0);
+      // Secrets are never plain variables: a provider's client secret, or the token key.
+      for (const text of [
+        base.replace('[vars]\n', '[vars]\nOAUTH_GITHUB_CLIENT_SECRET = "s3cret"\n'),
+        `${base}\n[env.production.vars]\nJWT_SECRET = "0123456789abcdef0123456789abcdef"\n`,
+      ]) {
+        const refused = run(text);
+        assert.equal(refused.status, 1, refused.stdout);
+        assert.match(refused.stderr, /secret/);
+      }
+      // The client id is not a secret.
+      assert.equal(run(base.replace('[vars]\n', '[vars]\nOAUTH_GITHUB_CLIENT_ID = "Iv1.abc"\n')).status, 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
