@@ -9,8 +9,7 @@ use std::rc::Rc;
 use serde_json::Value as Json;
 use userdo::mail::{DefaultTemplates, Mail};
 use userdo::org::{Caller, Departure, Member, Role};
-use userdo::table::query::COUNT_CAP;
-use userdo::table::{Access, QuerySpec, TableDef, Tables};
+use userdo::table::{Access, TableDef, Tables};
 use userdo::{Error, Platform, Result, Store, UserDo};
 use worker::{Env, Request, Response, State};
 
@@ -19,8 +18,7 @@ use crate::hop::{HOP_HEADER, OrgHop, OrgOp};
 use crate::http::{error_response, read_body, respond};
 use crate::realtime::{self, CLOSE_NO_ACCESS, Delivery};
 use crate::responses::{
-    InvitationList, MemberBody, MemberList, OK, OrgBody, RowList, RowsCreated, RpcResult,
-    TableRowBody,
+    InvitationList, MemberBody, MemberList, OK, OrgBody, RowsCreated, RpcResult, TableRowBody,
 };
 use crate::routes::{AUTH_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::settings::settings_from_env;
@@ -231,20 +229,7 @@ impl<A: OrgApp> OrgDoObject<A> {
             }
             OrgOp::TableList { table, query } => {
                 let def = org_table(core, &member, &table, TableAction::Read)?;
-                let spec = QuerySpec::from_query_pairs(
-                    &def,
-                    query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                )?;
-                let rows = core.query_rows(&def, &spec)?;
-                let (count, count_capped) = core.count_rows_upto(&def, &spec, COUNT_CAP)?;
-                respond(
-                    200,
-                    &RowList {
-                        rows,
-                        count,
-                        count_capped,
-                    },
-                )
+                crate::object::data::list_rows(core, &def, &query)
             }
             OrgOp::TableCreate { table, row } => {
                 let def = org_table(core, &member, &table, TableAction::Write)?;

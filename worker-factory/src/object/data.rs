@@ -94,18 +94,7 @@ impl<A: UserApp> UserDoObject<A> {
         query: &[(String, String)],
     ) -> Result<Response> {
         let def = client_table(core, table, false)?;
-        let spec =
-            QuerySpec::from_query_pairs(&def, query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        let rows = core.query_rows(&def, &spec)?;
-        let (count, count_capped) = core.count_rows_upto(&def, &spec, COUNT_CAP)?;
-        respond(
-            200,
-            &RowList {
-                rows,
-                count,
-                count_capped,
-            },
-        )
+        list_rows(core, &def, query)
     }
 
     pub(super) fn table_create(
@@ -210,6 +199,27 @@ impl<A: UserApp> UserDoObject<A> {
         let req = Request::new_with_init(&format!("https://userdo.internal{path}{query}"), &init)?;
         self.app.fetch(&self.ctx(core, Some(who)), req).await
     }
+}
+
+/// `{rows, count}` of a table query (a user's table, or an organization's): the raw query pairs
+/// parsed against the table's schema, the count capped at [`COUNT_CAP`].
+pub(crate) fn list_rows(
+    core: &UserCore,
+    def: &TableDef,
+    query: &[(String, String)],
+) -> Result<Response> {
+    let spec =
+        QuerySpec::from_query_pairs(def, query.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    let rows = core.query_rows(def, &spec)?;
+    let (count, count_capped) = core.count_rows_upto(def, &spec, COUNT_CAP)?;
+    respond(
+        200,
+        &RowList {
+            rows,
+            count,
+            count_capped,
+        },
+    )
 }
 
 /// A table the application declared with client access. Tables it keeps to itself look exactly

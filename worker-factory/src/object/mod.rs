@@ -3,7 +3,7 @@
 //! revoked session stops working at once.
 
 mod account;
-mod data;
+pub(crate) mod data;
 mod dispatch;
 mod orgs;
 pub(crate) mod sockets;
