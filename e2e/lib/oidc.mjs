@@ -396,7 +396,7 @@ export async function startEvilIssuer({ clientId = 'userdo-evil', clientSecret =
   const transactions = new Map(); // id -> authorization request being shown to the user
   const codes = new Map(); // code -> { account, nonce, redirectUri, codeChallenge, scope }
   const accessTokens = new Map();
-  const keys = signingKeys('evil');
+  let keys = signingKeys('evil');
   const rogue = generateKeyPairSync('rsa', { modulusLength: 2048 });
   let redirectUris = [];
 
@@ -540,6 +540,10 @@ export async function startEvilIssuer({ clientId = 'userdo-evil', clientSecret =
   }
 
   return {
+    /** Replaces the signing keys (new kids), as a key rotation does: the old ones leave the JWKS. */
+    rotateKeys: () => { keys = signingKeys('evil'); },
+    /** The kids the JWKS publishes now. */
+    kids: () => [keys.rsa.jwk.kid, keys.ec.jwk.kid],
     issuer,
     url: issuer,
     clientId,

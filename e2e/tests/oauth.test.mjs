@@ -290,6 +290,24 @@ describe('sign-in with OpenID Connect and OAuth providers', () => {
     }
   });
 
+  test('after a key rotation the new key id makes the worker fetch the keys again, once, and sign in', async () => {
+    const first = world.evil.addAccount(tag('rot1'), { email: uniqueEmail('rot1') });
+    const secondEmail = uniqueEmail('rot2');
+    expectSignedIn(world, await world.signIn('evil', { login: first.login })); // the keys are cached now
+    const jwksFetches = () => world.evil.requests.filter((r) => r.path === '/jwks').length;
+    const before = jwksFetches();
+    const cached = expectSignedIn(world, await world.signIn('evil', { login: first.login }));
+    assert.equal(jwksFetches(), before, 'a known key id is verified from the cached keys');
+    assert.ok(cached.token);
+    const oldKids = world.evil.kids();
+    world.evil.rotateKeys();
+    assert.notDeepEqual(world.evil.kids(), oldKids);
+    const second = world.evil.addAccount(tag('rot2'), { email: secondEmail });
+    const { token } = expectSignedIn(world, await world.signIn('evil', { login: second.login }));
+    assert.equal((await me(world, token)).email, secondEmail);
+    assert.equal(jwksFetches(), before + 1, 'one fresh fetch for the unknown key id');
+  });
+
   for (const [tamper, what] of Object.entries(ID_TOKEN_TAMPERS)) {
     test(`an ID token with ${what} is refused: invalid_id_token, no session, no account (${tamper})`, async () => {
       const email = uniqueEmail(`evil-${tamper}`);
