@@ -61,8 +61,13 @@ pub(crate) struct Hop {
 
 /// What the object is asked to do: one variant per endpoint of the route table (and one for the
 /// application's object routes), with everything already parsed and validated.
+///
+/// Externally tagged on the wire (`{"signup":{...}}`, `"me"`), as [`OrgOp`] is: an internally
+/// tagged enum (`tag = "op"`) is deserialized by buffering the whole object into serde's
+/// `Content` and reading every variant from that, code which cost 18 KiB of the gzipped
+/// worker (issue 14). The hop is internal (only the worker reaches an object, with the same build).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(crate) enum Call {
     /// Signup with a normalised email and a password of valid length.
     Signup {
@@ -235,9 +240,9 @@ impl Call {
 }
 
 /// What an organization is asked to do (the organization endpoints of the route table, and two
-/// internal steps of account deletion).
+/// internal steps of account deletion). Externally tagged, as [`Call`] is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(crate) enum OrgOp {
     /// Create the organization, the caller its owner.
     Create {
