@@ -7,27 +7,24 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use userdo::token::AccessClaims;
 
+use crate::http::new_request;
 use crate::routes::Endpoint;
 use userdo::{Error, Result};
-use worker::{Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{Headers, Method, Response, Stub};
 
 /// Sends the serialized hop `text` to the object of `stub`. The request is built from scratch,
 /// so no header of the client's (spoofed or not) reaches the object; a WebSocket upgrade carries
 /// the hop in a header.
 pub(crate) async fn send_text(stub: &Stub, text: &str, websocket: bool) -> Result<Response> {
     let headers = Headers::new();
-    let mut init = RequestInit::new();
-    if websocket {
+    let req = if websocket {
         headers.set("upgrade", "websocket")?;
         headers.set(HOP_HEADER, text)?;
-        init.with_method(Method::Get);
+        new_request(HOP_URL, Method::Get, &headers, None)?
     } else {
         headers.set("content-type", "application/json")?;
-        init.with_method(Method::Post)
-            .with_body(Some(text.to_owned().into()));
-    }
-    init.with_headers(headers);
-    let req = Request::new_with_init(HOP_URL, &init)?;
+        new_request(HOP_URL, Method::Post, &headers, Some(text))?
+    };
     Ok(stub.fetch_with_request(req).await?)
 }
 
