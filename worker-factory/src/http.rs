@@ -138,7 +138,7 @@ pub fn cookie(headers: &Headers, name: &str) -> Option<String> {
 /// Read as the `cookie` crate's `Cookie::split_parse` reads it (the tests hold the two equal):
 /// pairs separated by `;`, each split at its first `=`, name and value trimmed of whitespace,
 /// a pair without `=` or with an empty name skipped; the value is taken as it is (quotes
-/// included, nothing percent-decoded). Hand-written because the crate links `time` (about 6 KiB
+/// included, nothing percent-decoded). Hand-written because the crate links `time` (18 KiB
 /// of the gzipped worker, issue 14) for the `Expires` dates this never reads.
 pub(crate) fn cookie_in(header: Option<&str>, name: &str) -> Option<String> {
     header?
