@@ -248,7 +248,10 @@ impl From<validator::ValidationErrors> for Error {
     }
 }
 
-/// Rust fields are snake_case; the API's JSON fields are camelCase.
+/// Rust fields are snake_case; the API's JSON fields are camelCase. As serde's
+/// `rename_all = "camelCase"` does it (which names the JSON fields): the letter after an
+/// underscore is upper-cased as ASCII (`to_ascii_uppercase`, so core's Unicode upper-case table
+/// is not linked either, issue 14).
 fn camel_case(field: &str) -> String {
     let mut out = String::with_capacity(field.len());
     let mut upper = false;
@@ -256,7 +259,7 @@ fn camel_case(field: &str) -> String {
         if c == '_' {
             upper = true;
         } else if upper {
-            out.extend(c.to_uppercase());
+            out.push(c.to_ascii_uppercase());
             upper = false;
         } else {
             out.push(c);
@@ -304,6 +307,41 @@ mod tests {
         errors.add("new_password", validator::ValidationError::new("length"));
         let body = Error::from(errors).to_body();
         assert!(body["error"]["details"]["newPassword"].is_array(), "{body}");
+    }
+
+    /// The names are the ones serde's `rename_all = "camelCase"` gives the JSON fields, non-ASCII
+    /// letters after an underscore included (serde upper-cases ASCII only).
+    #[test]
+    #[allow(non_snake_case)]
+    fn camel_case_is_serdes() {
+        #[derive(serde::Serialize, Default)]
+        #[serde(rename_all = "camelCase")]
+        struct Fields {
+            new_password: u8,
+            a_b_c: u8,
+            with_2_digits: u8,
+            x_é_y: u8,
+            straße_ü: u8,
+            plain: u8,
+        }
+        let json = serde_json::to_value(Fields::default()).unwrap();
+        let serde_names: Vec<&String> = json.as_object().unwrap().keys().collect();
+        let mut ours: Vec<String> = [
+            "new_password",
+            "a_b_c",
+            "with_2_digits",
+            "x_é_y",
+            "straße_ü",
+            "plain",
+        ]
+        .iter()
+        .map(|f| camel_case(f))
+        .collect();
+        ours.sort();
+        let mut serde_names: Vec<String> = serde_names.into_iter().cloned().collect();
+        serde_names.sort();
+        assert_eq!(ours, serde_names);
+        assert_eq!(camel_case("x_é_y"), "xéY");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -19,6 +19,9 @@ use crate::platform::Platform;
 /// The shortest accepted `JWT_SECRET`, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 const ACCESS_TYP: &str = "access";
+/// The one header this module issues, `{"typ":"JWT","alg":"HS256"}` in base64url (the bytes
+/// jsonwebtoken wrote, so tokens issued before and after read alike).
+const HEADER_B64: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
 
 /// The claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,12 +42,24 @@ pub struct AccessClaims {
     pub typ: String,
 }
 
+/// A JWT header as accepted: exactly `alg` and `typ`, nothing else (no `kid`, `jku`, `jwk`,
+/// `crit`: nothing a header could use to choose a key or an algorithm).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    alg: String,
+    typ: String,
+}
+
 /// Signs and verifies access tokens with one HS256 key.
+///
+/// The JWT is written here rather than with a JWT crate: HS256 is the only algorithm ever
+/// issued or accepted, and the crate's header parsing and algorithm dispatch cost 29.5 KiB
+/// of the gzipped worker (issue 14). The MAC is `hmac`'s HMAC-SHA256 (the one pbkdf2 uses), its
+/// comparison constant-time (`verify_slice`).
 #[derive(Clone)]
 pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    mac: Hmac<Sha256>,
     issuer: String,
     audience: String,
 }
@@ -65,22 +80,20 @@ impl TokenKeys {
                 "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
             )));
         }
-        hs256::install();
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-        // Expiry is checked below against the platform clock, so tests can move time.
-        validation.validate_exp = false;
-        validation.leeway = 0;
+        let mac = Hmac::<Sha256>::new_from_slice(secret)
+            .map_err(|_| Error::Config("JWT_SECRET is not a usable HMAC key".to_owned()))?;
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            mac,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
         })
+    }
+
+    /// The HMAC-SHA256 of a token's signing input (`header.payload`).
+    fn sign(&self, input: &str) -> Hmac<Sha256> {
+        let mut mac = self.mac.clone();
+        mac.update(input.as_bytes());
+        mac
     }
 
     /// Issues an access token for a session, valid for `ttl_secs` from `now_secs`.
@@ -100,25 +113,59 @@ impl TokenKeys {
             aud: self.audience.clone(),
             typ: ACCESS_TYP.to_owned(),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| Error::internal_from("signing", e))
+        let payload =
+            serde_json::to_vec(&claims).map_err(|e| Error::internal_from("signing", e))?;
+        let mut token = format!("{HEADER_B64}.{}", URL_SAFE_NO_PAD.encode(payload));
+        let tag = self.sign(&token).finalize().into_bytes();
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(tag, &mut token);
+        Ok(token)
     }
 
     /// Verifies an access token's signature, algorithm, kind, issuer, audience and expiry.
     /// It does not know whether the session is still live: the user's object checks that.
+    ///
+    /// The token is exactly three base64url segments (no padding, no stray bits); the MAC over
+    /// the first two is checked first, in constant time, then the header must be exactly
+    /// `{"alg":"HS256","typ":"JWT"}` (the algorithm is pinned, never read from the header), then
+    /// the claims: every one required, `typ` `access`, `iss` and `aud` ours, `exp` after
+    /// `now_secs`, a session id.
     pub fn verify_access(&self, token: &str, now_secs: i64) -> Result<AccessClaims> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
-        if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some("JWT") {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::InvalidToken);
+        };
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| Error::InvalidToken)?;
+        self.sign(&token[..header.len() + 1 + payload.len()])
+            .verify_slice(&signature)
+            .map_err(|_| Error::InvalidToken)?;
+        let header: Header = decode_json(header)?;
+        if header.alg != "HS256" || header.typ != "JWT" {
             return Err(Error::InvalidToken);
         }
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .map_err(|_| Error::InvalidToken)?;
-        let claims = data.claims;
-        if claims.typ != ACCESS_TYP || claims.exp <= now_secs || claims.sid.is_empty() {
+        let claims: AccessClaims = decode_json(payload)?;
+        if claims.typ != ACCESS_TYP
+            || claims.iss != self.issuer
+            || claims.aud != self.audience
+            || claims.exp <= now_secs
+            || claims.sid.is_empty()
+        {
             return Err(Error::InvalidToken);
         }
         Ok(claims)
     }
+}
+
+/// A base64url segment of JSON, deserialized; anything malformed is an invalid token.
+fn decode_json<T: serde::de::DeserializeOwned>(segment: &str) -> Result<T> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| Error::InvalidToken)?;
+    serde_json::from_slice(&bytes).map_err(|_| Error::InvalidToken)
 }
 
 /// The kinds of opaque token. Each kind has its own prefix and its own table, so one kind is
@@ -196,76 +243,6 @@ pub(crate) fn random_id(platform: &dyn Platform) -> Result<String> {
     Ok(hex(&bytes))
 }
 
-/// An HS256-only crypto provider for jsonwebtoken: its `rust_crypto` feature would link RSA,
-/// ECDSA and EdDSA too (about 700 KB of wasm) for an algorithm we never accept.
-mod hs256 {
-    use hmac::{Hmac, KeyInit, Mac};
-    use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
-    use jsonwebtoken::errors::{ErrorKind, Result};
-    use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
-    use sha2::Sha256;
-    use signature::{Signer, Verifier};
-
-    struct Hs256(Hmac<Sha256>);
-
-    impl Signer<Vec<u8>> for Hs256 {
-        fn try_sign(&self, msg: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
-            let mut mac = self.0.clone();
-            mac.update(msg);
-            Ok(mac.finalize().into_bytes().to_vec())
-        }
-    }
-
-    impl Verifier<Vec<u8>> for Hs256 {
-        fn verify(&self, msg: &[u8], sig: &Vec<u8>) -> std::result::Result<(), signature::Error> {
-            let mut mac = self.0.clone();
-            mac.update(msg);
-            // verify_slice compares in constant time.
-            mac.verify_slice(sig).map_err(|_| signature::Error::new())
-        }
-    }
-
-    impl JwtSigner for Hs256 {
-        fn algorithm(&self) -> Algorithm {
-            Algorithm::HS256
-        }
-    }
-
-    impl JwtVerifier for Hs256 {
-        fn algorithm(&self) -> Algorithm {
-            Algorithm::HS256
-        }
-    }
-
-    fn mac(alg: &Algorithm, family: AlgorithmFamily, secret: &[u8]) -> Result<Hs256> {
-        if *alg != Algorithm::HS256 || family != AlgorithmFamily::Hmac {
-            return Err(ErrorKind::InvalidAlgorithm.into());
-        }
-        Hmac::<Sha256>::new_from_slice(secret)
-            .map(Hs256)
-            .map_err(|_| ErrorKind::InvalidKeyFormat.into())
-    }
-
-    fn signer(alg: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>> {
-        Ok(Box::new(mac(alg, key.family(), key.as_bytes())?))
-    }
-
-    fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
-        Ok(Box::new(mac(alg, key.family(), key.try_get_as_bytes()?)?))
-    }
-
-    static PROVIDER: CryptoProvider = CryptoProvider {
-        signer_factory: signer,
-        verifier_factory: verifier,
-        key_utils: KeyUtils::new_unimplemented(),
-    };
-
-    /// Installs the provider once per process; a provider installed earlier is kept.
-    pub(super) fn install() {
-        let _ = PROVIDER.install_default();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,7 +258,6 @@ mod tests {
     }
 
     fn sign_raw(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
-        use hmac::{Hmac, KeyInit, Mac};
         let input = format!(
             "{}.{}",
             B64.encode(header.to_string()),
@@ -381,6 +357,215 @@ mod tests {
         no_exp.as_object_mut().unwrap().remove("exp");
         let t = sign_raw(&json!({"alg": "HS256", "typ": "JWT"}), &no_exp, SECRET);
         assert!(keys().verify_access(&t, NOW).is_err());
+    }
+
+    const HS256: fn() -> serde_json::Value = || json!({"alg": "HS256", "typ": "JWT"});
+
+    fn refused(token: &str) -> bool {
+        matches!(keys().verify_access(token, NOW), Err(Error::InvalidToken))
+    }
+
+    #[test]
+    fn issues_the_header_jsonwebtoken_wrote() {
+        let token = keys().issue_access("u", "s", NOW, 900).unwrap();
+        let header = token.split('.').next().unwrap();
+        assert_eq!(header, HEADER_B64);
+        assert_eq!(
+            B64.decode(header).unwrap(),
+            br#"{"typ":"JWT","alg":"HS256"}"#
+        );
+        let payload = B64.decode(token.split('.').nth(1).unwrap()).unwrap();
+        let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(
+            payload,
+            json!({"sub": "u", "sid": "s", "iat": NOW, "exp": NOW + 900, "iss": "userdo", "aud": "userdo", "typ": "access"})
+        );
+        // Signed by hand, in the other key order: the same claims verify.
+        assert!(
+            keys()
+                .verify_access(&sign_raw(&HS256(), &claims(), SECRET), NOW)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn refuses_every_algorithm_but_hs256_even_when_signed_with_the_key() {
+        for alg in [
+            "none", "None", "RS256", "HS512", "HS384", "ES256", "EdDSA", "hs256", "",
+        ] {
+            let t = sign_raw(&json!({"alg": alg, "typ": "JWT"}), &claims(), SECRET);
+            assert!(refused(&t), "alg {alg} accepted");
+        }
+        for alg in [json!(null), json!(256), json!(["HS256"])] {
+            let t = sign_raw(&json!({"alg": alg, "typ": "JWT"}), &claims(), SECRET);
+            assert!(refused(&t), "alg {alg} accepted");
+        }
+        // Unsigned, with and without a trailing dot.
+        for alg in ["none", "HS256"] {
+            let h = B64.encode(json!({"alg": alg, "typ": "JWT"}).to_string());
+            let c = B64.encode(claims().to_string());
+            assert!(refused(&format!("{h}.{c}.")));
+            assert!(refused(&format!("{h}.{c}")));
+        }
+    }
+
+    #[test]
+    fn refuses_a_missing_or_wrong_header_typ_and_any_other_header_field() {
+        for header in [
+            json!({"alg": "HS256"}),
+            json!({"typ": "JWT"}),
+            json!({"alg": "HS256", "typ": "jwt"}),
+            json!({"alg": "HS256", "typ": "access"}),
+            json!({"alg": "HS256", "typ": null}),
+            json!({"alg": "HS256", "typ": "JWT", "kid": "1"}),
+            json!({"alg": "HS256", "typ": "JWT", "jku": "https://evil.example/keys"}),
+            json!({"alg": "HS256", "typ": "JWT", "crit": ["exp"]}),
+            json!({}),
+            json!([]),
+            json!("HS256"),
+        ] {
+            let t = sign_raw(&header, &claims(), SECRET);
+            assert!(refused(&t), "header {header} accepted");
+        }
+        let dup = format!(
+            "{}.{}",
+            B64.encode(r#"{"alg":"HS256","typ":"JWT","alg":"none"}"#),
+            B64.encode(claims().to_string())
+        );
+        let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
+        mac.update(dup.as_bytes());
+        let dup = format!("{dup}.{}", B64.encode(mac.finalize().into_bytes()));
+        assert!(refused(&dup), "a duplicated alg accepted");
+    }
+
+    #[test]
+    fn refuses_a_tampered_signature_header_or_payload() {
+        let good = keys().issue_access("u", "s", NOW, 900).unwrap();
+        assert!(!refused(&good));
+        let (rest, sig) = good.rsplit_once('.').unwrap();
+        // Every single-character change of the signature, and a truncated or extended one.
+        for i in 0..sig.len() {
+            let mut bytes = sig.as_bytes().to_vec();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let t = format!("{rest}.{}", String::from_utf8(bytes).unwrap());
+            assert!(refused(&t), "signature changed at {i} accepted");
+        }
+        assert!(refused(&format!("{rest}.{}", &sig[..sig.len() - 1])));
+        assert!(refused(&format!("{rest}.{}", &sig[..sig.len() - 2])));
+        assert!(refused(&format!("{rest}.{sig}A")));
+        assert!(refused(&format!("{rest}.{sig}AAAA")));
+        assert!(refused(&format!("{rest}.{sig}=")));
+        assert!(refused(&format!("{rest}.")));
+        // The other key's signature over the same input.
+        let other =
+            TokenKeys::new(b"another-secret-another-secret-xx", "userdo", "userdo").unwrap();
+        let theirs = other.issue_access("u", "s", NOW, 900).unwrap();
+        assert!(refused(&theirs));
+        // A payload or header swapped under a valid signature.
+        let parts: Vec<&str> = good.split('.').collect();
+        let longer = B64.encode(json!({"sub": "u", "sid": "s", "iat": NOW, "exp": NOW + 90_000, "iss": "userdo", "aud": "userdo", "typ": "access"}).to_string());
+        assert!(refused(&[parts[0], &longer, parts[2]].join(".")));
+        let other_header = B64.encode(json!({"alg": "HS256", "typ": "JWT"}).to_string());
+        assert!(refused(&[&other_header, parts[1], parts[2]].join(".")));
+        // The last character of a segment carries spare bits: a non-canonical encoding of the
+        // same bytes is refused, not read as the same token.
+        let last = sig.as_bytes()[sig.len() - 1];
+        let sibling = (last as char).to_string();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let idx = alphabet.find(&sibling).unwrap();
+        let mangled = alphabet.as_bytes()[idx ^ 1] as char;
+        assert!(refused(&format!("{}{mangled}", &good[..good.len() - 1])));
+    }
+
+    #[test]
+    fn refuses_expiry_now_or_past_and_wrong_issuer_audience_or_kind() {
+        let keys = keys();
+        let t = keys.issue_access("u", "s", NOW - 1000, 900).unwrap();
+        assert!(matches!(
+            keys.verify_access(&t, NOW),
+            Err(Error::InvalidToken)
+        ));
+        let t = keys.issue_access("u", "s", NOW, 0).unwrap();
+        assert!(matches!(
+            keys.verify_access(&t, NOW),
+            Err(Error::InvalidToken)
+        ));
+        let t = keys.issue_access("u", "s", NOW, 900).unwrap();
+        assert!(keys.verify_access(&t, NOW + 899).is_ok());
+        assert!(keys.verify_access(&t, NOW + 900).is_err());
+        for issuer in ["evil", "userdo "] {
+            let theirs = TokenKeys::new(SECRET, issuer, "userdo").unwrap();
+            let t = theirs.issue_access("u", "s", NOW, 900).unwrap();
+            assert!(refused(&t), "issuer {issuer} accepted");
+            let theirs = TokenKeys::new(SECRET, "userdo", issuer).unwrap();
+            let t = theirs.issue_access("u", "s", NOW, 900).unwrap();
+            assert!(refused(&t), "audience {issuer} accepted");
+        }
+        for (field, value) in [
+            ("aud", json!(["userdo"])),
+            ("exp", json!(1.8e10)),
+            ("exp", json!("9999999999")),
+            ("iat", json!(null)),
+            ("sub", json!(1)),
+            ("sid", json!("")),
+            ("typ", json!("Access")),
+        ] {
+            let mut c = claims();
+            c[field] = value.clone();
+            assert!(
+                refused(&sign_raw(&HS256(), &c, SECRET)),
+                "{field}={value} accepted"
+            );
+        }
+        for field in ["sub", "sid", "iat", "exp", "iss", "aud", "typ"] {
+            let mut c = claims();
+            c.as_object_mut().unwrap().remove(field);
+            assert!(
+                refused(&sign_raw(&HS256(), &c, SECRET)),
+                "no {field} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_malformed_tokens_without_panicking() {
+        let signed = |header: &str, payload: &str| {
+            let input = format!("{header}.{payload}");
+            let mut mac = Hmac::<Sha256>::new_from_slice(SECRET).unwrap();
+            mac.update(input.as_bytes());
+            format!("{input}.{}", B64.encode(mac.finalize().into_bytes()))
+        };
+        let h = B64.encode(HS256().to_string());
+        let c = B64.encode(claims().to_string());
+        let not_json = B64.encode("not json");
+        let truncated = B64.encode(&claims().to_string()[..20]);
+        let padded = format!("{c}==");
+        for t in [
+            String::new(),
+            ".".into(),
+            "..".into(),
+            "...".into(),
+            "a.b.c".into(),
+            "a.b.c.d".into(),
+            h.clone(),
+            format!("{h}.{c}"),
+            signed(&h, &not_json),
+            signed(&not_json, &c),
+            signed(&h, &truncated),
+            signed(&h, "!!!"),
+            signed("!!!", &c),
+            signed(&h, &padded),
+            signed(&format!("{h}="), &c),
+            signed(&h, &format!("+{}", &c[1..])),
+            signed(&h, ""),
+            signed("", &c),
+            format!("{}.x", signed(&h, &c)),
+            format!("{h}.{c}.é"),
+            "é.é.é".into(),
+            signed(&h, &B64.encode([0xff, 0xfe, 0x00])),
+        ] {
+            assert!(refused(&t), "{t:?} accepted");
+        }
     }
 
     #[test]

@@ -7,27 +7,24 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use userdo::token::AccessClaims;
 
+use crate::http::new_request;
 use crate::routes::Endpoint;
 use userdo::{Error, Result};
-use worker::{Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{Headers, Method, Response, Stub};
 
 /// Sends the serialized hop `text` to the object of `stub`. The request is built from scratch,
 /// so no header of the client's (spoofed or not) reaches the object; a WebSocket upgrade carries
 /// the hop in a header.
 pub(crate) async fn send_text(stub: &Stub, text: &str, websocket: bool) -> Result<Response> {
     let headers = Headers::new();
-    let mut init = RequestInit::new();
-    if websocket {
+    let req = if websocket {
         headers.set("upgrade", "websocket")?;
         headers.set(HOP_HEADER, text)?;
-        init.with_method(Method::Get);
+        new_request(HOP_URL, Method::Get, &headers, None)?
     } else {
         headers.set("content-type", "application/json")?;
-        init.with_method(Method::Post)
-            .with_body(Some(text.to_owned().into()));
-    }
-    init.with_headers(headers);
-    let req = Request::new_with_init(HOP_URL, &init)?;
+        new_request(HOP_URL, Method::Post, &headers, Some(text))?
+    };
     Ok(stub.fetch_with_request(req).await?)
 }
 
@@ -61,8 +58,13 @@ pub(crate) struct Hop {
 
 /// What the object is asked to do: one variant per endpoint of the route table (and one for the
 /// application's object routes), with everything already parsed and validated.
+///
+/// Externally tagged on the wire (`{"signup":{...}}`, `"me"`), as [`OrgOp`] is: an internally
+/// tagged enum (`tag = "op"`) is deserialized by buffering the whole object into serde's
+/// `Content` and reading every variant from that, code which cost 18 KiB of the gzipped
+/// worker (issue 14). The hop is internal (only the worker reaches an object, with the same build).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(crate) enum Call {
     /// Signup with a normalised email and a password of valid length.
     Signup {
@@ -261,9 +263,9 @@ impl Call {
 }
 
 /// What an organization is asked to do (the organization endpoints of the route table, and two
-/// internal steps of account deletion).
+/// internal steps of account deletion). Externally tagged, as [`Call`] is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub(crate) enum OrgOp {
     /// Create the organization, the caller its owner.
     Create {

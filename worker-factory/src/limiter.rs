@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use userdo::ratelimit::{self, Decision, Limit};
 use userdo::{Error, Platform, Result, migrate};
-use worker::{Method, ObjectNamespace, Request, RequestInit, Response, State};
+use worker::{Headers, Method, ObjectNamespace, Request, Response, State};
 
 use crate::http::{error_response, json};
 use crate::store::{DoStore, WorkerPlatform};
@@ -85,9 +85,12 @@ pub(crate) async fn check(
         .and_then(|id| id.get_stub())?;
     let body = serde_json::to_string(&Check { limit, op })
         .map_err(|e| Error::internal_from("rate limiter", e))?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_body(Some(body.into()));
-    let req = Request::new_with_init("https://limiter.internal/check", &init)?;
+    let req = crate::http::new_request(
+        "https://limiter.internal/check",
+        Method::Post,
+        &Headers::new(),
+        Some(&body),
+    )?;
     let mut response = stub.fetch_with_request(req).await?;
     let decision: Decision = response.json().await?;
     decision.into_result()

@@ -5,7 +5,7 @@
 use serde_json::json;
 use userdo::mail::{Mail, Mailer};
 use userdo::{Error, Result, Store};
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers, Method};
 
 use crate::responses::{Outbox, OutboxMessage};
 use crate::settings::env_value;
@@ -72,11 +72,8 @@ impl Mailer for WebhookMailer {
         }
         let body =
             json!({ "to": mail.to, "subject": mail.subject, "text": mail.text, "kind": mail.kind });
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(body.to_string().into()));
-        let req = Request::new_with_init(&self.url, &init)?;
+        let req =
+            crate::http::new_request(&self.url, Method::Post, &headers, Some(&body.to_string()))?;
         let response = Fetch::Request(req).send().await?;
         match response.status_code() {
             200..=299 => Ok(()),

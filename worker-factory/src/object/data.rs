@@ -9,7 +9,7 @@ use userdo::table::{Access, QuerySpec, TableDef};
 use userdo::{Error, Principal, Result, rpc};
 
 use crate::app::Methods;
-use worker::{Headers, Method, Request, RequestInit, Response};
+use worker::{Headers, Method, Response};
 
 use super::UserDoObject;
 use crate::app::{UserApp, UserCore};
@@ -184,19 +184,24 @@ impl<A: UserApp> UserDoObject<A> {
         body: Option<Json>,
     ) -> Result<Response> {
         let headers = Headers::new();
-        let mut init = RequestInit::new();
-        init.with_method(Method::from(method.to_owned()));
-        if let Some(body) = body {
+        let body = body.map(|b| b.to_string());
+        if body.is_some() {
             headers.set("content-type", "application/json")?;
-            init.with_body(Some(body.to_string().into()));
         }
-        init.with_headers(headers);
         let query = if query.is_empty() {
             String::new()
         } else {
             format!("?{query}")
         };
-        let req = Request::new_with_init(&format!("https://userdo.internal{path}{query}"), &init)?;
+        let req = crate::http::new_request(
+            &format!("https://userdo.internal{path}{query}"),
+            Method::from(method.to_owned()),
+            &headers,
+            body.as_deref(),
+        )?
+        // Mutable, as worker's `Request::new_with_init` made it: the application may change its
+        // headers.
+        .clone_mut()?;
         self.app.fetch(&self.ctx(core, Some(who)), req).await
     }
 }
