@@ -13,7 +13,7 @@ pub const REFRESH_COOKIE: &str = "refreshToken";
 
 /// A JSON response with a status, never cached.
 ///
-/// Only the serialization is generic: the response is built once, in [`json_text`], rather than
+/// Only the serialization is generic: the response is built once, in `json_text`, rather than
 /// in each of the dozen instances of this function (issue 14). The same response as
 /// `Response::from_json` and the two headers, and the same error if the body does not serialize.
 pub fn json<T: Serialize>(status: u16, body: &T) -> worker::Result<Response> {
