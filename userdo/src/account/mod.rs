@@ -45,6 +45,18 @@ pub fn login_without_account(settings: &crate::Settings, raw_email: &str, passwo
     Error::InvalidCredentials
 }
 
+/// The derivation [`login_without_account`] runs (none for input refused before hashing).
+pub fn login_without_account_derivations(
+    settings: &crate::Settings,
+    raw_email: &str,
+    password: &str,
+) -> Vec<crate::password::Derivation> {
+    match check_credentials(raw_email, password) {
+        Ok(_) => vec![settings.hasher.dummy_derivation(password)],
+        Err(_) => Vec::new(),
+    }
+}
+
 /// The normalised email, once the email and the password's length are known to be acceptable.
 fn check_credentials(raw_email: &str, password: &str) -> Result<String> {
     let email = email::normalize(raw_email)?;
@@ -64,6 +76,47 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
             &[],
         )?;
         rows.first().map(account_from_row).transpose()
+    }
+
+    /// The derivation checking `password` will run: against this account's hash, or the dummy's
+    /// when there is no account, no account with `raw_email`, or no password. With
+    /// `rehash_too`, also the new hash a successful check at outdated parameters writes. Empty
+    /// for input refused before any hashing. (A faster engine computes these first; see
+    /// [`crate::password::prepared`].)
+    pub fn check_derivations(
+        &self,
+        raw_email: Option<&str>,
+        password: &str,
+        rehash_too: bool,
+    ) -> Result<Vec<crate::password::Derivation>> {
+        let hasher = &self.settings.hasher;
+        if password.chars().count() > crate::password::MAX_PASSWORD_CHARS {
+            return Ok(Vec::new());
+        }
+        let account = self.account()?;
+        let account = match raw_email {
+            Some(raw) => {
+                let Ok(email) = check_credentials(raw, password) else {
+                    return Ok(Vec::new());
+                };
+                account.filter(|a| a.user.email == email)
+            }
+            None => account,
+        };
+        let Some(account) = account else {
+            return Ok(vec![hasher.dummy_derivation(password)]);
+        };
+        let Some(check) = hasher.verify_derivation(password, &account.password_hash) else {
+            return Ok(Vec::new());
+        };
+        let mut work = vec![check];
+        if rehash_too
+            && !account.password_hash.is_empty()
+            && !hasher.is_current(&account.password_hash)
+        {
+            work.extend(hasher.fresh_derivation(&self.platform, password)?);
+        }
+        Ok(work)
     }
 
     /// The account's public view.

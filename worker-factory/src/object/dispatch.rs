@@ -23,7 +23,7 @@ impl<A: UserApp> UserDoObject<A> {
             user_agent,
             call,
         } = hop;
-        if let Some(answer) = self.without_account(&call)? {
+        if let Some(answer) = self.without_account(&call).await? {
             return Ok(answer);
         }
         if matches!(call, Call::DevOutbox | Call::DevObject) && !mail::dev_outbox_enabled(&self.env)
@@ -52,6 +52,13 @@ impl<A: UserApp> UserDoObject<A> {
         let core = core.as_ref();
         let client = ClientInfo { user_agent };
         let session = || authenticate(core, caller.as_ref());
+        let signed_in = matches!(
+            call,
+            Call::ChangePassword { .. } | Call::DeleteAccount { .. }
+        ) && session().is_ok();
+        // Password derivations run first in WebCrypto; the core finds them until this drops.
+        let _prepared =
+            super::passwords::prepare(super::passwords::work(core, &call, signed_in)?).await?;
         match call {
             Call::Signup { email, password } => self.signup(core, &email, &password, &client),
             Call::Login { email, password } => {
@@ -216,7 +223,7 @@ impl<A: UserApp> UserDoObject<A> {
 
     /// An object that was never signed up to answers a login or a reset request without
     /// creating any storage.
-    fn without_account(&self, call: &Call) -> Result<Option<Response>> {
+    async fn without_account(&self, call: &Call) -> Result<Option<Response>> {
         if self.core.borrow().is_some()
             || !matches!(call, Call::Login { .. } | Call::ResetRequest { .. })
         {
@@ -228,6 +235,8 @@ impl<A: UserApp> UserDoObject<A> {
         match call {
             Call::Login { email, password } => {
                 let settings = settings_from_env(&self.env)?;
+                let work = account::login_without_account_derivations(&settings, email, password);
+                let _prepared = super::passwords::prepare(work).await?;
                 Err(account::login_without_account(&settings, email, password))
             }
             _ => Ok(Some(respond(202, &OK)?)),

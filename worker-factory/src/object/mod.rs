@@ -6,6 +6,7 @@ mod account;
 pub(crate) mod data;
 mod dispatch;
 mod orgs;
+mod passwords;
 pub(crate) mod sockets;
 mod tasks;
 
