@@ -2,7 +2,8 @@
 // profiler of the worker's isolate, which the Durable Objects share locally): runs wrk at
 // concurrency 16 for a few seconds and prints where the isolate's time went, by function.
 //
-//   node bench/profile.mjs [floor|me|kv-read|kv-write|query|query100k|fanout] [seconds]
+//   node bench/profile.mjs [floor|me|kv-read|kv-write|query|query100k|fanout|login] [seconds]
+//   (login: POST /api/login at PBKDF2 100,000 with the login limits out of the way)
 //   (query100k: the query after 100,000 todos are written into the object's SQLite file)
 //   (fanout: 1,000 sockets of one user, 10 rounds of one KV write each, profiled)
 //
@@ -18,15 +19,20 @@ const floor = which === 'floor';
 const options = {
   name: `profile-${which}`,
   configPath: floor ? join(root, 'bench', 'floor', 'wrangler.toml') : join(root, 'wrangler.toml'),
-  vars: floor ? {} : { ...testVars(), RATE_LIMIT_SIGNUP_PER_IP: '1000000/60' },
+  vars: floor ? {} : {
+    ...testVars(),
+    RATE_LIMIT_SIGNUP_PER_IP: '1000000/60',
+    ...(which === 'login' ? { PBKDF2_ITERATIONS: '100000', RATE_LIMIT_LOGIN_PER_IP: '1000000/60' } : {}),
+  },
 };
 let server = await startWrangler(options);
+let sockets;
 try {
   let request = { path: '/' };
   let token;
-  let sockets;
   if (!floor) {
-    const { body } = await expectOk(api(server.url, 'POST', '/api/signup', { json: { email: `p-${Date.now()}@example.com`, password: 'correct horse battery' } }), 'signup');
+    const email = `p-${Date.now()}@example.com`;
+    const { body } = await expectOk(api(server.url, 'POST', '/api/signup', { json: { email, password: 'correct horse battery' } }), 'signup');
     token = body.token;
     await expectOk(api(server.url, 'PUT', '/api/kv/k', { token, json: { theme: 'dark' } }), 'kv');
     request = {
@@ -36,6 +42,7 @@ try {
       query: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
       query100k: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
       fanout: { path: '/api/me', token },
+      login: { method: 'POST', path: '/api/login', body: { email, password: 'correct horse battery' } },
     }[which];
     if (!request) throw new Error(`unknown scenario ${which}`);
   }

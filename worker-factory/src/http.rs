@@ -98,10 +98,21 @@ pub(crate) fn json_media_type(content_type: Option<&str>) -> Result<(), Error> {
 }
 
 /// Reads the body, failing with 413 as soon as it exceeds `limit` bytes (by `Content-Length`
-/// or while streaming), so an oversized body is never buffered whole nor parsed.
+/// or while streaming), so an oversized body is never buffered whole nor parsed. A body of a
+/// declared length is read in one piece; one without (chunked) is streamed.
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error> {
     let too_large = Error::PayloadTooLarge { limit };
-    declared_length(req.headers().header("content-length").as_deref(), limit)?;
+    let declared = req.headers().header("content-length");
+    declared_length(declared.as_deref(), limit)?;
+    if declared.is_some() {
+        // The runtime delivers exactly the declared length, which is within the limit: one
+        // read of the whole body, rather than a JavaScript stream read per chunk.
+        let body = req.bytes().await?;
+        if body.len() > limit {
+            return Err(too_large);
+        }
+        return Ok(body);
+    }
     let mut body = Vec::new();
     let Ok(mut stream) = req.stream() else {
         return Ok(body);
