@@ -16,6 +16,38 @@ export const ROLES = ['owner', 'admin', 'member'];
 
 /** The path of an organization, with an optional rest (`/members`, `/tables/notes/ID`...). */
 export const orgPath = (orgId, rest = '') => `/api/orgs/${orgId}${rest}`;
+/** The path of the default worker's `notes` organization table (and `rest` below it). */
+export const notes = (orgId, rest = '') => orgPath(orgId, `/tables/notes${rest}`);
+
+/** Every path of an organization, with a method and a body an allowed caller could send. */
+export function everyOrgPath(orgId, { userId, invitationId, noteId }) {
+  return [
+    ['GET', orgPath(orgId)],
+    ['PATCH', orgPath(orgId), { name: 'taken over' }],
+    ['DELETE', orgPath(orgId)],
+    ['GET', orgPath(orgId, '/members')],
+    ['PATCH', orgPath(orgId, `/members/${userId}`), { role: 'member' }],
+    ['PATCH', orgPath(orgId, `/members/${userId}`), { role: 'owner' }],
+    ['DELETE', orgPath(orgId, `/members/${userId}`)],
+    ['POST', orgPath(orgId, '/invitations'), { email: uniqueEmail('intruder-invite'), role: 'admin' }],
+    ['GET', orgPath(orgId, '/invitations')],
+    ['DELETE', orgPath(orgId, `/invitations/${invitationId}`)],
+    ['GET', notes(orgId)],
+    ['GET', notes(orgId, '?where=title:eq:secret')],
+    ['POST', notes(orgId), { title: 'planted' }],
+    ['GET', notes(orgId, `/${noteId}`)],
+    ['PATCH', notes(orgId, `/${noteId}`), { title: 'defaced' }],
+    ['DELETE', notes(orgId, `/${noteId}`)],
+    ['GET', orgPath(orgId, '/tables/nope')],
+    ['POST', orgPath(orgId, '/ws/ticket')],
+  ];
+}
+
+/** GET /api/orgs/{org} as `token`. */
+export const getOrg = (token, orgId) => call('GET', orgPath(orgId), { token });
+export const JSON_HEADERS = { 'content-type': 'application/json' };
+/** Rows sorted by id, to compare lists whatever their order. */
+export const byId = (list) => [...list].sort((a, b) => (a.id < b.id ? -1 : 1));
 
 /** An organization id that names no organization: 32 lowercase hex characters, like a real one. */
 export const unknownOrgId = () => randomBytes(16).toString('hex');

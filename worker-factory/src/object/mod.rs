@@ -115,6 +115,12 @@ impl<A: UserApp> UserDoObject<A> {
                     hop.call,
                     Call::Rpc { .. } | Call::App { .. } | Call::Signup { .. }
                 );
+                // The sessions the user's organizations may have to hear have ended.
+                let live_before = if may_end {
+                    self.live_sessions_in_orgs()
+                } else {
+                    None
+                };
                 let result = self.dispatch(hop).await;
                 // The alarm follows the tasks: read again only when the call changed them.
                 let changed = self
@@ -125,8 +131,9 @@ impl<A: UserApp> UserDoObject<A> {
                 if may_schedule && changed {
                     self.sync_alarm().await;
                 }
-                if may_end {
-                    self.org_sessions_changed(orgs.as_deref()).await;
+                if let Some(live_before) = live_before {
+                    self.org_sessions_changed(orgs.as_deref(), &live_before)
+                        .await;
                 }
                 (result, may_end)
             }

@@ -195,9 +195,30 @@ impl<A: UserApp> UserDoObject<A> {
 }
 
 impl<A: UserApp> UserDoObject<A> {
-    /// After a call that may have ended sessions: the user's organizations close the sockets of
-    /// those sessions (4001), as the user's own feed does. A failure is logged.
-    pub(super) async fn org_sessions_changed(&self, binding: Option<&str>) {
+    /// Before a call that may end sessions: the live sessions, if the user is in any
+    /// organization (None otherwise, and for an object with no account).
+    pub(super) fn live_sessions_in_orgs(&self) -> Option<Vec<String>> {
+        let open = self.core.borrow().clone();
+        let core = match open {
+            Some(core) => core,
+            None => {
+                let store = crate::store::DoStore::new(self.state.storage());
+                if !userdo::account::has_account_schema(&store).ok()? {
+                    return None;
+                }
+                self.core().ok()?
+            }
+        };
+        if core.org_index().ok()?.is_empty() {
+            return None;
+        }
+        core.live_session_ids().ok()
+    }
+
+    /// After a call that may have ended sessions: if one of `live_before` has ended, the user's
+    /// organizations close the sockets of the ended sessions (4001), as the user's own feed
+    /// does. A login or refresh that ended none tells no one. A failure is logged.
+    pub(super) async fn org_sessions_changed(&self, binding: Option<&str>, live_before: &[String]) {
         let Some(core) = self.core.borrow().clone() else {
             return;
         };
@@ -213,6 +234,9 @@ impl<A: UserApp> UserDoObject<A> {
             worker::console_error!("userdo: the organizations were not told of ended sessions");
             return;
         };
+        if live_before.iter().all(|id| live.contains(id)) {
+            return;
+        }
         let calls = ids.iter().map(|id| {
             let live = live.clone();
             let namespace = &namespace;
