@@ -114,7 +114,7 @@ try {
     console.log(`${(us / 1000 / result.requests).toFixed(3).padStart(9)}  ${group}`);
   }
   console.log('by function, self time:');
-  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 25))) {
     console.log(`${(us / 1000).toFixed(1).padStart(9)} ms ${(100 * us / total).toFixed(1).padStart(5)}%  ${name}`);
   }
 } finally {

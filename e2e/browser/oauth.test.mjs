@@ -3,31 +3,24 @@
 // 127.0.0.1) and back, signed in from the HttpOnly cookies with no token a script can read. A
 // failed sign-in comes back with its oauth_error shown. Every wait is for an element or a state.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { startOidcProvider } from '../lib/oidc.mjs';
 import { startWorker, testVars } from '../run.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let provider;
 let server;
 let browser;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: make test installs it (scripts/setup.sh)`);
   provider = await startOidcProvider({ name: 'Local OIDC' });
   server = await startWorker({
     name: 'wrangler-web-oauth',
     vars: { ...testVars(), OAUTH_PROVIDERS: 'local', ...provider.vars('LOCAL') },
   });
   provider.setRedirectUris([`${server.url}/api/oauth/local/callback`]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

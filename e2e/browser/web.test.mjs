@@ -8,23 +8,21 @@
 // docs/web-example.png (the README's picture).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { startWorker, testVars } from '../run.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const artifacts = join(root, 'e2e', 'artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery';
 
 let server;
 let browser;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: make test installs it (scripts/setup.sh)`);
   // The page (always; a few milliseconds) and the worker (only when there is no build).
   const cargoBin = join(process.env.CARGO_HOME ?? join(process.env.HOME ?? '', '.cargo'), 'bin');
   const build = spawnSync('bash', [join(root, 'scripts/build-worker.sh')], {
@@ -34,12 +32,7 @@ before(async () => {
   });
   assert.equal(build.status, 0, 'scripts/build-worker.sh failed');
   server = await startWorker({ name: 'wrangler-web', vars: testVars() });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // The machine's network is closed: keep Chromium from reaching out at all.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

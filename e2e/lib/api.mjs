@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { parseSetCookieLines } from './cookies.mjs';
 
 export const BASE = process.env.USERDO_URL;
 export const SECRET = process.env.USERDO_JWT_SECRET;
@@ -262,19 +263,7 @@ export function assertClearedCookies(res) {
 }
 
 export function parseSetCookies(headers) {
-  const cookies = {};
-  for (const line of headers.getSetCookie()) {
-    const [pair, ...attrs] = line.split(';').map((s) => s.trim());
-    const eq = pair.indexOf('=');
-    cookies[pair.slice(0, eq)] = {
-      value: pair.slice(eq + 1),
-      attrs: Object.fromEntries(attrs.filter(Boolean).map((a) => {
-        const i = a.indexOf('=');
-        return i < 0 ? [a.toLowerCase(), true] : [a.slice(0, i).toLowerCase(), a.slice(i + 1)];
-      })),
-    };
-  }
-  return cookies;
+  return parseSetCookieLines(headers.getSetCookie());
 }
 
 /** A browser-like cookie store for one client: takes Set-Cookie from responses, sends Cookie. */

@@ -25,6 +25,7 @@ import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:c
 import { createServer } from 'node:http';
 import { SignJWT, UnsecuredJWT, exportJWK } from 'jose';
 import Provider from 'oidc-provider';
+import { parseSetCookieLines } from './cookies.mjs';
 
 const HOST = '127.0.0.1';
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -743,21 +744,7 @@ export async function startFakeGitHub({ clientId = `Iv1.${randomSecret(8)}`, cli
 // ---------------------------------------------------------------------------------------------
 
 /** The Set-Cookie lines of a fetch Response, parsed: { name: { value, attrs } }, attribute names lower-cased. */
-export function parseCookies(lines) {
-  const cookies = {};
-  for (const line of lines) {
-    const [pair, ...attrs] = line.split(';').map((s) => s.trim());
-    const eq = pair.indexOf('=');
-    cookies[pair.slice(0, eq)] = {
-      value: pair.slice(eq + 1),
-      attrs: Object.fromEntries(attrs.filter(Boolean).map((a) => {
-        const i = a.indexOf('=');
-        return i < 0 ? [a.toLowerCase(), true] : [a.slice(0, i).toLowerCase(), a.slice(i + 1)];
-      })),
-    };
-  }
-  return cookies;
-}
+export { parseSetCookieLines as parseCookies };
 
 const defaultPath = (pathname) => {
   // RFC 6265 5.1.4: the directory of the request path.
@@ -826,7 +813,7 @@ export class BrowserJar {
   store(url, setCookieLines) {
     const u = new URL(url);
     const jar = this.#cookiesOf(u.origin);
-    for (const [name, { value, attrs }] of Object.entries(parseCookies(setCookieLines))) {
+    for (const [name, { value, attrs }] of Object.entries(parseSetCookieLines(setCookieLines))) {
       const path = typeof attrs.path === 'string' && attrs.path.startsWith('/') ? attrs.path : defaultPath(u.pathname);
       let expires = Infinity;
       if (attrs['max-age'] !== undefined) expires = Date.now() + Number(attrs['max-age']) * 1000;
@@ -879,7 +866,7 @@ export class BrowserJar {
       text,
       json,
       setCookies,
-      cookies: parseCookies(setCookies),
+      cookies: parseSetCookieLines(setCookies),
     };
     this.history.push(result);
     return result;

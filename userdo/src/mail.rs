@@ -91,22 +91,22 @@ impl Mail {
         templates: &dyn MailTemplates,
     ) -> Self {
         let (subject, text) = templates.invitation(org_name, &token);
-        Self {
-            kind: MailKind::Invitation,
-            to: to.to_owned(),
-            subject,
-            text,
-            token,
-        }
+        Self::of(MailKind::Invitation, to, subject, text, token)
     }
 
-    /// Builds a message of `kind` for `to` with `templates`.
-    pub fn new(kind: MailKind, to: &str, token: String, templates: &dyn MailTemplates) -> Self {
-        let (subject, text) = match kind {
-            MailKind::PasswordReset => templates.password_reset(&token),
-            MailKind::EmailVerification => templates.email_verification(&token),
-            MailKind::Invitation => templates.invitation("", &token),
-        };
+    /// The password-reset message for `to`.
+    pub fn password_reset(to: &str, token: String, templates: &dyn MailTemplates) -> Self {
+        let (subject, text) = templates.password_reset(&token);
+        Self::of(MailKind::PasswordReset, to, subject, text, token)
+    }
+
+    /// The email-verification message for `to`.
+    pub fn email_verification(to: &str, token: String, templates: &dyn MailTemplates) -> Self {
+        let (subject, text) = templates.email_verification(&token);
+        Self::of(MailKind::EmailVerification, to, subject, text, token)
+    }
+
+    fn of(kind: MailKind, to: &str, subject: String, text: String, token: String) -> Self {
         Self {
             kind,
             to: to.to_owned(),

@@ -390,38 +390,44 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             if current.user_id == actor.user_id {
                 return Ok(current);
             }
-            let mut statements = vec![
-                Statement::new(
+            // Two changes, two events, in one transaction: never an organization without an
+            // owner, nor one with two.
+            let change = |user_id: &str, role: Role, sql: &'static str| {
+                let data = MembersChange {
+                    op: MembersOp::Update,
+                    user_id: user_id.to_owned(),
+                    role: Some(role),
+                };
+                let statement = Statement::new(sql, vec![user_id.into()]);
+                self.write_with_event(
+                    vec![statement],
+                    MEMBERS_EVENT.to_owned(),
+                    serde_json::to_value(&data).unwrap_or_default(),
+                )
+            };
+            let queued = self.emitted.queued_from_here();
+            let mut failure = None;
+            let committed = self.store.transaction(&mut || {
+                let result = change(
+                    &actor.user_id,
+                    Role::Admin,
                     "UPDATE _userdo_members SET role = 'admin' WHERE user_id = ? AND role = 'owner'",
-                    vec![actor.user_id.as_str().into()],
-                ),
-                Statement::new(
-                    "UPDATE _userdo_members SET role = 'owner' WHERE user_id = ?",
-                    vec![target.into()],
-                ),
-            ];
-            // Two changes, two events, in one transaction.
-            let demoted = MembersChange {
-                op: MembersOp::Update,
-                user_id: actor.user_id.clone(),
-                role: Some(Role::Admin),
-            };
-            let promoted = MembersChange {
-                op: MembersOp::Update,
-                user_id: target.to_owned(),
-                role: Some(Role::Owner),
-            };
-            let first = statements.remove(0);
-            self.write_with_event(
-                vec![first],
-                MEMBERS_EVENT.to_owned(),
-                serde_json::to_value(&demoted).unwrap_or_default(),
-            )?;
-            self.write_with_event(
-                statements,
-                MEMBERS_EVENT.to_owned(),
-                serde_json::to_value(&promoted).unwrap_or_default(),
-            )?;
+                )
+                .and_then(|_| {
+                    change(
+                        target,
+                        Role::Owner,
+                        "UPDATE _userdo_members SET role = 'owner' WHERE user_id = ?",
+                    )
+                });
+                result.map_err(|e| failure = Some(e)).is_ok()
+            })?;
+            if !committed {
+                drop(queued);
+                return Err(failure
+                    .unwrap_or_else(|| Error::internal("the ownership transfer did not commit")));
+            }
+            queued.keep();
             return self
                 .member(target)?
                 .ok_or_else(|| Error::internal("the new owner is gone"));

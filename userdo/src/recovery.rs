@@ -5,7 +5,7 @@
 
 use crate::api::User;
 use crate::error::{Error, Result};
-use crate::mail::{Mail, MailKind, MailTemplates};
+use crate::mail::{Mail, MailTemplates};
 use crate::password::Verified;
 use crate::principal::Principal;
 use crate::schema;
@@ -43,12 +43,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             _ => return Ok(None),
         }
         let token = self.new_mail_token(OpaqueKind::PasswordReset, RESET_TTL_MS)?;
-        Ok(Some(Mail::new(
-            MailKind::PasswordReset,
-            &email,
-            token,
-            templates,
-        )))
+        Ok(Some(Mail::password_reset(&email, token, templates)))
     }
 
     /// Sets a new password with a reset token, spends the token and ends every session.
@@ -79,12 +74,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
     ) -> Result<Mail> {
         let user = self.me()?;
         let token = self.new_mail_token(OpaqueKind::EmailVerification, VERIFICATION_TTL_MS)?;
-        Ok(Mail::new(
-            MailKind::EmailVerification,
-            &user.email,
-            token,
-            templates,
-        ))
+        Ok(Mail::email_verification(&user.email, token, templates))
     }
 
     /// Marks the email verified with a verification token, and spends the token.
