@@ -20,10 +20,10 @@ export const uniqueEmail = (prefix = 'oauth') => `${tag(prefix)}@example.com`.to
 /**
  * Starts the three providers, then the worker with their OAUTH_* variables (the providers' ports
  * are bound first, so the worker can be told their URLs), then registers the worker's callback
- * URLs at each provider. Returns the world: { worker, local, evil, gh, vars, secrets, api,
+ * URLs at each provider (`vars` adds to or overrides the worker's variables). Returns the world: { worker, local, evil, gh, vars, secrets, api,
  * startUrl, signIn, responses, close }.
  */
-export async function startOAuthWorld({ name = 'oauth' } = {}) {
+export async function startOAuthWorld({ name = 'oauth', vars: extra = {} } = {}) {
   const [local, evil, gh] = await Promise.all([
     startOidcProvider({ name: LOCAL_NAME }),
     startEvilIssuer(),
@@ -36,6 +36,7 @@ export async function startOAuthWorld({ name = 'oauth' } = {}) {
     ...local.vars('LOCAL'),
     ...evil.vars('EVIL'),
     ...gh.vars('GH'),
+    ...extra,
   };
   let worker;
   try {

@@ -192,3 +192,26 @@ describe('accounts and their sign-in identities', () => {
     assert.equal((await me(world, s.token)).email, email);
   });
 });
+
+describe('sign-ins through a provider count as logins of the IP', () => {
+  let world;
+  before(async () => {
+    world = await startOAuthWorld({ name: 'oauth-limits', vars: { RATE_LIMIT_LOGIN_PER_IP: '3/3600' } });
+  });
+  after(() => world?.close());
+
+  test('a sign-in over the per-IP login limit is oauth_error=rate_limited with no session, and the password logins of that IP are 429 too', async () => {
+    // A callback without a valid state is refused before it is counted.
+    const stray = await world.visit(new BrowserJar(), `${world.origin}/api/oauth/local/callback?code=x&state=y`);
+    expectOAuthError(world, stray, 'invalid_state');
+    const account = world.local.addAccount(tag('limited'), { email: uniqueEmail('limited'), email_verified: true });
+    for (let i = 0; i < 3; i++) {
+      expectSignedIn(world, await world.signIn('local', { login: account.login }));
+    }
+    expectOAuthError(world, await world.signIn('local', { login: account.login }), 'rate_limited');
+    const owner = uniqueEmail('limited-pw');
+    const login = await world.api('POST', '/api/login', { json: { email: owner, password: PASSWORD } });
+    expectStatus(login, 429, 'rate_limited');
+    assert.ok(Number(login.headers.get('retry-after')) > 0, 'an honest Retry-After');
+  });
+});

@@ -52,6 +52,7 @@ impl<'a> Limits<'a> {
                 count(failures(account), limits.login_failures).await
             }
             RateBucket::Password => count(failures(account), limits.login_failures).await,
+            RateBucket::SignIn => count(format!("login-ip:{client}"), limits.login_per_ip).await,
             RateBucket::Unlock => Ok(()),
         }
     }

@@ -203,6 +203,7 @@ impl UserDoWorker {
                 settings: &settings,
                 namespace: &namespace,
                 secure,
+                limits: limits.as_ref().zip(route.limit),
             };
             return oauth::answer(endpoint, &params, &req, &ctx).await;
         }

@@ -24,11 +24,12 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Env, Fetch, Headers, Method, ObjectNamespace, Request, RequestInit, Response, Url};
 
 use super::credentials::{Origins, verified_caller};
+use super::limits::Limits;
 use super::parse::Target;
 use crate::hop::{Call, Hop};
 use crate::http::{REFRESH_COOKIE, TOKEN_COOKIE, cookie, origin_of, respond, set_cookie};
 use crate::responses::ProviderList;
-use crate::routes::Endpoint;
+use crate::routes::{Endpoint, RateBucket};
 use crate::settings::env_value;
 use crate::store::WorkerPlatform;
 
@@ -49,6 +50,8 @@ pub(super) struct Ctx<'a> {
     pub(super) settings: &'a Settings,
     pub(super) namespace: &'a ObjectNamespace,
     pub(super) secure: bool,
+    /// The rate limit of the endpoint, if it has one and the worker counts limits.
+    pub(super) limits: Option<(&'a Limits<'a>, RateBucket)>,
 }
 
 /// The configured providers.
@@ -289,6 +292,13 @@ async fn run(
     let code = query(url, "code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Refused::new("invalid_request"))?;
+    // Counted as a login of this IP, before the work with the provider.
+    if let Some((limits, bucket)) = ctx.limits {
+        limits.before(bucket, "").await.map_err(|e| match e {
+            Error::RateLimited { .. } => Refused::new("rate_limited"),
+            other => Refused::because("provider_error", other),
+        })?;
+    }
     let provider = provider(ctx.env, id).map_err(|e| Refused::because("provider_error", e))?;
     let endpoints = endpoints(&provider)
         .await

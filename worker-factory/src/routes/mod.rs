@@ -109,6 +109,9 @@ pub enum RateBucket {
     Password,
     /// Not limited; a success lifts the account's failed-login lock (a password reset).
     Unlock,
+    /// A sign-in through a provider, counted with the logins per IP (once its state is valid,
+    /// before the code exchange).
+    SignIn,
 }
 
 /// What a successful request does to the user's sessions.
@@ -301,7 +304,7 @@ routes! {
     /// `GET /api/oauth/{provider}/start?returnTo=P[&link=true]`: 302 to the provider.
     OAuthStart: Get "/api/oauth/{provider}/start" (()), Public, NoBody, None, Keep, Keep, false -> ();
     /// `GET /api/oauth/{provider}/callback`: signs in, 302 to `returnTo` (with `oauth_error` on failure).
-    OAuthCallback: Get "/api/oauth/{provider}/callback" (()), Public, NoBody, None, Keep, Keep, false -> ();
+    OAuthCallback: Get "/api/oauth/{provider}/callback" (()), Public, NoBody, Some(RateBucket::SignIn), Keep, Keep, false -> ();
     /// `GET /api/identities`: the providers' identities linked to the account.
     Identities: Get "/api/identities" (()), Session, NoBody, None, Keep, Keep, false -> IdentityList;
     /// `DELETE /api/identities/{provider}`: unlinks one (409 when it is the last way to sign in).
