@@ -30,7 +30,8 @@ while (pos < bytes.length) {
   sections[id] = (sections[id] ?? 0) + size;
   if (id === 2) { // imports: functions come first in the index space
     for (let n = u32(); n > 0; n--) {
-      pos += u32(); pos += u32(); // module, field
+      // module, field: read the length before `pos` (`pos += u32()` would add it to the old `pos`)
+      for (let k = 0; k < 2; k++) { const len = u32(); pos += len; }
       const kind = bytes[pos++];
       if (kind === 0) { u32(); imported++; } else if (kind === 1) { pos++; const f = u32(); u32(); if (f & 1) u32(); } else if (kind === 2) { const f = u32(); u32(); if (f & 1) u32(); } else if (kind === 3) { pos += 2; } else { pos++; u32(); }
     }

@@ -146,32 +146,8 @@ pub(crate) enum Call {
         key: String,
         value: Json,
     },
-    /// A table query: the raw query pairs, parsed against the table's schema in the object.
-    TableList {
-        table: String,
-        query: Vec<(String, String)>,
-    },
-    TableCreate {
-        table: String,
-        row: Json,
-    },
-    TableBatch {
-        table: String,
-        rows: Vec<Json>,
-    },
-    TableGet {
-        table: String,
-        id: String,
-    },
-    TableUpdate {
-        table: String,
-        id: String,
-        patch: Json,
-    },
-    TableDelete {
-        table: String,
-        id: String,
-    },
+    /// An operation on one of the user's tables.
+    Table(TableCall),
     /// A call to an organization, made through the caller's own object: it confirms the
     /// session (or spends the socket ticket), then sends the call to the organization's object,
     /// the authority on membership. `org` is empty where the call names none (create, list,
@@ -244,12 +220,7 @@ impl Call {
             Call::KvDelete { .. } => Endpoint::KvDelete,
             Call::DataGet { .. } => Endpoint::DataGet,
             Call::DataPost { .. } => Endpoint::DataPost,
-            Call::TableList { .. } => Endpoint::TableList,
-            Call::TableCreate { .. } => Endpoint::TableCreate,
-            Call::TableBatch { .. } => Endpoint::TableBatch,
-            Call::TableGet { .. } => Endpoint::TableGet,
-            Call::TableUpdate { .. } => Endpoint::TableUpdate,
-            Call::TableDelete { .. } => Endpoint::TableDelete,
+            Call::Table(table) => table.endpoint(false),
             Call::Org { action, .. } => return action.endpoint(),
             Call::Identities => Endpoint::Identities,
             Call::IdentityDelete { .. } => Endpoint::IdentityDelete,
@@ -259,6 +230,92 @@ impl Call {
             | Call::Mail { .. }
             | Call::App { .. } => return None,
         })
+    }
+}
+
+/// An operation on a table, the same for a user's tables ([`Call::Table`]) and an
+/// organization's ([`OrgOp::Table`]): one deserializer and one dispatch
+/// ([`run_table_call`](crate::object::data::run_table_call)) serve both; who may use which
+/// table is the caller's to decide.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum TableCall {
+    /// A table query: the raw query pairs, parsed against the table's schema in the object.
+    List {
+        table: String,
+        query: Vec<(String, String)>,
+    },
+    Create {
+        table: String,
+        row: Json,
+    },
+    Batch {
+        table: String,
+        rows: Vec<Json>,
+    },
+    Get {
+        table: String,
+        id: String,
+    },
+    Update {
+        table: String,
+        id: String,
+        patch: Json,
+    },
+    Delete {
+        table: String,
+        id: String,
+    },
+}
+
+/// What a table call does to its table, which decides who may make it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TableAction {
+    Read,
+    Write,
+    Delete,
+}
+
+impl TableCall {
+    /// The table it names.
+    pub(crate) fn table(&self) -> &str {
+        match self {
+            TableCall::List { table, .. }
+            | TableCall::Create { table, .. }
+            | TableCall::Batch { table, .. }
+            | TableCall::Get { table, .. }
+            | TableCall::Update { table, .. }
+            | TableCall::Delete { table, .. } => table,
+        }
+    }
+
+    /// What it does to the table.
+    pub(crate) fn action(&self) -> TableAction {
+        match self {
+            TableCall::List { .. } | TableCall::Get { .. } => TableAction::Read,
+            TableCall::Create { .. } | TableCall::Batch { .. } | TableCall::Update { .. } => {
+                TableAction::Write
+            }
+            TableCall::Delete { .. } => TableAction::Delete,
+        }
+    }
+
+    /// The endpoint it answers: a user's table, or an organization's (`org`).
+    fn endpoint(&self, org: bool) -> Endpoint {
+        match (self, org) {
+            (TableCall::List { .. }, false) => Endpoint::TableList,
+            (TableCall::Create { .. }, false) => Endpoint::TableCreate,
+            (TableCall::Batch { .. }, false) => Endpoint::TableBatch,
+            (TableCall::Get { .. }, false) => Endpoint::TableGet,
+            (TableCall::Update { .. }, false) => Endpoint::TableUpdate,
+            (TableCall::Delete { .. }, false) => Endpoint::TableDelete,
+            (TableCall::List { .. }, true) => Endpoint::OrgTableList,
+            (TableCall::Create { .. }, true) => Endpoint::OrgTableCreate,
+            (TableCall::Batch { .. }, true) => Endpoint::OrgTableBatch,
+            (TableCall::Get { .. }, true) => Endpoint::OrgTableGet,
+            (TableCall::Update { .. }, true) => Endpoint::OrgTableUpdate,
+            (TableCall::Delete { .. }, true) => Endpoint::OrgTableDelete,
+        }
     }
 }
 
@@ -297,31 +354,8 @@ pub(crate) enum OrgOp {
     Accept {
         token: String,
     },
-    TableList {
-        table: String,
-        query: Vec<(String, String)>,
-    },
-    TableCreate {
-        table: String,
-        row: Json,
-    },
-    TableBatch {
-        table: String,
-        rows: Vec<Json>,
-    },
-    TableGet {
-        table: String,
-        id: String,
-    },
-    TableUpdate {
-        table: String,
-        id: String,
-        patch: Json,
-    },
-    TableDelete {
-        table: String,
-        id: String,
-    },
+    /// An operation on one of the organization's tables.
+    Table(TableCall),
     WsTicket,
     /// An application method of the organization's.
     Rpc {
@@ -359,12 +393,7 @@ impl OrgOp {
             OrgOp::Invitations => Endpoint::OrgInvitations,
             OrgOp::RevokeInvitation { .. } => Endpoint::OrgRevokeInvitation,
             OrgOp::Accept { .. } => Endpoint::InvitationAccept,
-            OrgOp::TableList { .. } => Endpoint::OrgTableList,
-            OrgOp::TableCreate { .. } => Endpoint::OrgTableCreate,
-            OrgOp::TableBatch { .. } => Endpoint::OrgTableBatch,
-            OrgOp::TableGet { .. } => Endpoint::OrgTableGet,
-            OrgOp::TableUpdate { .. } => Endpoint::OrgTableUpdate,
-            OrgOp::TableDelete { .. } => Endpoint::OrgTableDelete,
+            OrgOp::Table(table) => table.endpoint(true),
             OrgOp::WsTicket => Endpoint::OrgWsTicket,
             OrgOp::Rpc { .. } => Endpoint::OrgRpc,
             OrgOp::OpenSocket { .. } => Endpoint::OrgWebSocket,

@@ -172,7 +172,7 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
 }
 
 /// A request built on web_sys's `RequestInit`, for the worker's own requests (hops, the rate
-/// limiter, the mail webhook, application routes): worker's `Request::new_with_init` also
+/// limiter, the mail webhook, application routes, the sign-in providers' endpoints): worker's `Request::new_with_init` also
 /// converts its `cf` properties into a JavaScript object, code (11 KiB of wasm, issue 14) for a
 /// property these requests never set. The same request otherwise: method, headers, a text body,
 /// redirects followed (the default).

@@ -14,12 +14,10 @@ use userdo::{Error, Platform, Result, Store, UserDo};
 use worker::{Env, Request, Response, State};
 
 use crate::app::{AppCtx, Methods, UserCore, Vars};
-use crate::hop::{HOP_HEADER, OrgHop, OrgOp};
+use crate::hop::{HOP_HEADER, OrgHop, OrgOp, TableAction};
 use crate::http::{error_response, read_body, respond};
 use crate::realtime::{self, CLOSE_NO_ACCESS, Delivery};
-use crate::responses::{
-    InvitationList, MemberBody, MemberList, OK, OrgBody, RowsCreated, RpcResult, TableRowBody,
-};
+use crate::responses::{InvitationList, MemberBody, MemberList, OK, OrgBody, RpcResult};
 use crate::routes::{AUTH_BODY_LIMIT, BATCH_BODY_LIMIT};
 use crate::settings::settings_from_env;
 use crate::store::{DoStore, WorkerPlatform};
@@ -69,14 +67,6 @@ impl<A: OrgApp> std::fmt::Debug for OrgDoObject<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OrgDoObject").finish_non_exhaustive()
     }
-}
-
-/// What an action on a table needs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum TableAction {
-    Read,
-    Write,
-    Delete,
 }
 
 impl<A: OrgApp> OrgDoObject<A> {
@@ -227,36 +217,10 @@ impl<A: OrgApp> OrgDoObject<A> {
                 core.org_revoke_invitation(&id)?;
                 respond(200, &OK)
             }
-            OrgOp::TableList { table, query } => {
-                let def = org_table(core, &member, &table, TableAction::Read)?;
-                crate::object::data::list_rows(core, &def, &query)
-            }
-            OrgOp::TableCreate { table, row } => {
-                let def = org_table(core, &member, &table, TableAction::Write)?;
-                let row = core.insert_row(&def, row)?;
-                respond(201, &TableRowBody { row })
-            }
-            OrgOp::TableBatch { table, rows } => {
-                let def = org_table(core, &member, &table, TableAction::Write)?;
-                let rows = core.insert_rows(&def, rows)?;
-                respond(201, &RowsCreated { rows })
-            }
-            OrgOp::TableGet { table, id } => {
-                let def = org_table(core, &member, &table, TableAction::Read)?;
-                let row = core.get_row(&def, &id)?.ok_or_else(|| no_such_row(&id))?;
-                respond(200, &TableRowBody { row })
-            }
-            OrgOp::TableUpdate { table, id, patch } => {
-                let def = org_table(core, &member, &table, TableAction::Write)?;
-                let row = core.update_row(&def, &id, patch)?;
-                respond(200, &TableRowBody { row })
-            }
-            OrgOp::TableDelete { table, id } => {
-                let def = org_table(core, &member, &table, TableAction::Delete)?;
-                if !core.delete_row(&def, &id)? {
-                    return Err(no_such_row(&id));
-                }
-                respond(200, &OK)
+            OrgOp::Table(call) => {
+                crate::object::data::run_table_call(core, call, &|name, action| {
+                    org_table(core, &member, name, action)
+                })
             }
             OrgOp::Rpc { method, params } => {
                 let call = userdo::rpc::parse_call::<A::Call>(&method, params)?;
@@ -403,10 +367,6 @@ const SESSION_TAG: &str = "s:";
 
 fn session_tag(session_id: &str) -> String {
     format!("{SESSION_TAG}{session_id}")
-}
-
-fn no_such_row(id: &str) -> Error {
-    Error::NotFound(format!("no row with id {id:?}"))
 }
 
 async fn read_hop(req: &mut Request) -> Result<OrgHop> {

@@ -3,12 +3,15 @@
 //! The worker has parsed and checked the request; what is left is the part that needs the
 //! object's own state (the table schemas, the application).
 
+use std::rc::Rc;
+
 use serde_json::Value as Json;
 use userdo::table::query::COUNT_CAP;
 use userdo::table::{Access, QuerySpec, TableDef};
 use userdo::{Error, Principal, Result, rpc};
 
 use crate::app::Methods;
+use crate::hop::{TableAction, TableCall};
 use worker::{Headers, Method, Response};
 
 use super::UserDoObject;
@@ -86,80 +89,6 @@ impl<A: UserApp> UserDoObject<A> {
         respond(200, &DataEntry { ok: true, data })
     }
 
-    pub(super) fn table_list(
-        &self,
-        core: &UserCore,
-        _who: &Principal,
-        table: &str,
-        query: &[(String, String)],
-    ) -> Result<Response> {
-        let def = client_table(core, table, false)?;
-        list_rows(core, &def, query)
-    }
-
-    pub(super) fn table_create(
-        &self,
-        core: &UserCore,
-        _who: &Principal,
-        table: &str,
-        row: Json,
-    ) -> Result<Response> {
-        let def = client_table(core, table, true)?;
-        let row = core.insert_row(&def, row)?;
-        respond(201, &TableRowBody { row })
-    }
-
-    pub(super) fn table_batch(
-        &self,
-        core: &UserCore,
-        _who: &Principal,
-        table: &str,
-        rows: Vec<Json>,
-    ) -> Result<Response> {
-        let def = client_table(core, table, true)?;
-        let rows = core.insert_rows(&def, rows)?;
-        respond(201, &RowsCreated { rows })
-    }
-
-    pub(super) fn table_get(
-        &self,
-        core: &UserCore,
-        _who: &Principal,
-        table: &str,
-        id: &str,
-    ) -> Result<Response> {
-        let def = client_table(core, table, false)?;
-        let row = core.get_row(&def, id)?.ok_or_else(|| no_such_row(id))?;
-        respond(200, &TableRowBody { row })
-    }
-
-    pub(super) fn table_update(
-        &self,
-        core: &UserCore,
-        _who: &Principal,
-        table: &str,
-        id: &str,
-        patch: Json,
-    ) -> Result<Response> {
-        let def = client_table(core, table, true)?;
-        let row = core.update_row(&def, id, patch)?;
-        respond(200, &TableRowBody { row })
-    }
-
-    pub(super) fn table_delete(
-        &self,
-        core: &UserCore,
-        _who: &Principal,
-        table: &str,
-        id: &str,
-    ) -> Result<Response> {
-        let def = client_table(core, table, true)?;
-        if !core.delete_row(&def, id)? {
-            return Err(no_such_row(id));
-        }
-        respond(200, &OK)
-    }
-
     pub(super) async fn rpc(
         &self,
         core: &UserCore,
@@ -206,6 +135,41 @@ impl<A: UserApp> UserDoObject<A> {
     }
 }
 
+/// Runs a table call, on a user's table or an organization's: `table` finds the table the call
+/// names, or refuses the action (who may do what differs between the two).
+pub(crate) fn run_table_call(
+    core: &UserCore,
+    call: TableCall,
+    table: &dyn Fn(&str, TableAction) -> Result<Rc<TableDef>>,
+) -> Result<Response> {
+    let def = table(call.table(), call.action())?;
+    match call {
+        TableCall::List { query, .. } => list_rows(core, &def, &query),
+        TableCall::Create { row, .. } => {
+            let row = core.insert_row(&def, row)?;
+            respond(201, &TableRowBody { row })
+        }
+        TableCall::Batch { rows, .. } => {
+            let rows = core.insert_rows(&def, rows)?;
+            respond(201, &RowsCreated { rows })
+        }
+        TableCall::Get { id, .. } => {
+            let row = core.get_row(&def, &id)?.ok_or_else(|| no_such_row(&id))?;
+            respond(200, &TableRowBody { row })
+        }
+        TableCall::Update { id, patch, .. } => {
+            let row = core.update_row(&def, &id, patch)?;
+            respond(200, &TableRowBody { row })
+        }
+        TableCall::Delete { id, .. } => {
+            if !core.delete_row(&def, &id)? {
+                return Err(no_such_row(&id));
+            }
+            respond(200, &OK)
+        }
+    }
+}
+
 /// `{rows, count}` of a table query (a user's table, or an organization's): the raw query pairs
 /// parsed against the table's schema, the count capped at [`COUNT_CAP`].
 pub(crate) fn list_rows(
@@ -228,8 +192,13 @@ pub(crate) fn list_rows(
 }
 
 /// A table the application declared with client access. Tables it keeps to itself look exactly
-/// like tables that do not exist; a read-only one refuses writes.
-fn client_table(core: &UserCore, name: &str, write: bool) -> Result<std::rc::Rc<TableDef>> {
+/// like tables that do not exist; a read-only one refuses writes (and deletes).
+pub(super) fn client_table(
+    core: &UserCore,
+    name: &str,
+    action: TableAction,
+) -> Result<Rc<TableDef>> {
+    let write = action != TableAction::Read;
     let def = core
         .table_def(name)
         .ok()

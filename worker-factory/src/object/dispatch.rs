@@ -6,7 +6,7 @@ use userdo::token::AccessClaims;
 use userdo::{ClientInfo, Error, Principal, Result, account};
 use worker::Response;
 
-use super::UserDoObject;
+use super::{UserDoObject, data};
 use crate::app::{UserApp, UserCore};
 use crate::hop::{Call, Hop, OrgOp};
 use crate::http::respond;
@@ -200,14 +200,13 @@ impl<A: UserApp> UserDoObject<A> {
             Call::KvDelete { key } => self.kv_delete(core, &session()?, &key),
             Call::DataGet { key } => self.data_get(core, &session()?, &key),
             Call::DataPost { key, value } => self.data_post(core, &session()?, key, value),
-            Call::TableList { table, query } => self.table_list(core, &session()?, &table, &query),
-            Call::TableCreate { table, row } => self.table_create(core, &session()?, &table, row),
-            Call::TableBatch { table, rows } => self.table_batch(core, &session()?, &table, rows),
-            Call::TableGet { table, id } => self.table_get(core, &session()?, &table, &id),
-            Call::TableUpdate { table, id, patch } => {
-                self.table_update(core, &session()?, &table, &id, patch)
+            Call::Table(call) => {
+                // The session must be live; any client table is the user's own.
+                session()?;
+                data::run_table_call(core, call, &|name, action| {
+                    data::client_table(core, name, action)
+                })
             }
-            Call::TableDelete { table, id } => self.table_delete(core, &session()?, &table, &id),
             Call::App {
                 method,
                 path,

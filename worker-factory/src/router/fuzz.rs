@@ -25,7 +25,7 @@ use super::credentials::{Origins, access_token, bearer, cors_origin, parse_origi
 use super::parse::{self, Parts, Target, percent_decode, query_param};
 use super::{Matched, UserDoWorker};
 use crate::fuzz::check_answer;
-use crate::hop::Call;
+use crate::hop::{Call, TableCall};
 use crate::http::HeaderSource;
 use crate::routes::Endpoint;
 
@@ -669,7 +669,7 @@ fn table_list(core: &Core, query: &str) -> Result<usize, Error> {
         caller: Some(claims()),
     };
     let (call, _) = run_call(Endpoint::TableList, &r)?;
-    let Call::TableList { table, query } = call else {
+    let Call::Table(TableCall::List { table, query }) = call else {
         panic!("not a table list: {call:?}");
     };
     assert_eq!(table, "notes");

@@ -21,13 +21,15 @@ use userdo::{Error, Platform, Result, Settings, email};
 use worker::js_sys::{self, Array, Function, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Env, Fetch, Headers, Method, ObjectNamespace, Request, RequestInit, Response, Url};
+use worker::{Env, Fetch, Headers, Method, ObjectNamespace, Request, Response, Url};
 
 use super::credentials::{Origins, verified_caller};
 use super::limits::Limits;
 use super::parse::Target;
 use crate::hop::{Call, Hop};
-use crate::http::{REFRESH_COOKIE, TOKEN_COOKIE, cookie, origin_of, respond, set_cookie};
+use crate::http::{
+    REFRESH_COOKIE, TOKEN_COOKIE, cookie, new_request, origin_of, respond, set_cookie,
+};
 use crate::responses::ProviderList;
 use crate::routes::{Endpoint, RateBucket};
 use crate::settings::env_value;
@@ -387,9 +389,7 @@ fn get_request(url: &str, bearer: Option<&str>) -> Result<Request> {
     if let Some(token) = bearer {
         headers.set("authorization", &format!("Bearer {token}"))?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    Ok(Request::new_with_init(url, &init)?)
+    Ok(new_request(url, Method::Get, &headers, None)?)
 }
 
 /// A JSON document, from the isolate's cache when younger than an hour (unless `fresh`).
@@ -451,11 +451,9 @@ async fn exchange(
         ));
         headers.set("authorization", &format!("Basic {basic}"))?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(form.query().unwrap_or_default().to_owned().into()));
-    let answer = fetch_json(Request::new_with_init(&endpoints.token, &init)?).await?;
+    let body = form.query().unwrap_or_default();
+    let request = new_request(&endpoints.token, Method::Post, &headers, Some(body))?;
+    let answer = fetch_json(request).await?;
     if let Some(error) = answer["error"].as_str() {
         return Err(Error::internal(format!(
             "the token endpoint refused: {error}"

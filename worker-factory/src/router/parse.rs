@@ -14,7 +14,7 @@ use userdo::{Error, Result, email, kv};
 use worker::Url;
 
 use super::credentials::Origins;
-use crate::hop::{Call, OrgOp};
+use crate::hop::{Call, OrgOp, TableCall};
 use crate::http::{HeaderSource, REFRESH_COOKIE, cookie_in};
 use crate::routes::Endpoint;
 use userdo::org::{AcceptRequest, InviteRequest, NameRequest, Role, RoleRequest};
@@ -177,31 +177,17 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
                 }
                 Endpoint::OrgInvitations => OrgOp::Invitations,
                 Endpoint::OrgRevokeInvitation => OrgOp::RevokeInvitation { id: param(1) },
-                Endpoint::OrgTableList => OrgOp::TableList {
-                    table: param(1),
-                    query: query_pairs(query)?,
-                },
-                Endpoint::OrgTableCreate => OrgOp::TableCreate {
-                    table: param(1),
-                    row: any_json(bytes())?,
-                },
-                Endpoint::OrgTableBatch => OrgOp::TableBatch {
-                    table: param(1),
-                    rows: batch_rows(any_json(bytes())?)?,
-                },
-                Endpoint::OrgTableGet => OrgOp::TableGet {
-                    table: param(1),
-                    id: param(2),
-                },
-                Endpoint::OrgTableUpdate => OrgOp::TableUpdate {
-                    table: param(1),
-                    id: param(2),
-                    patch: any_json(bytes())?,
-                },
-                Endpoint::OrgTableDelete => OrgOp::TableDelete {
-                    table: param(1),
-                    id: param(2),
-                },
+                Endpoint::OrgTableList
+                | Endpoint::OrgTableCreate
+                | Endpoint::OrgTableBatch
+                | Endpoint::OrgTableGet
+                | Endpoint::OrgTableUpdate
+                | Endpoint::OrgTableDelete => OrgOp::Table(table_call(
+                    endpoint,
+                    params.get(1..).unwrap_or_default(),
+                    query,
+                    bytes(),
+                )?),
                 Endpoint::OrgRpc => {
                     let r: RpcRequest = api::parse_body(bytes())?;
                     OrgOp::Rpc {
@@ -280,31 +266,12 @@ pub(super) fn call(parts: Parts<'_>) -> Result<(Call, Target)> {
             let (key, value) = data_entry(any_json(bytes())?)?;
             Call::DataPost { key, value }
         }
-        Endpoint::TableList => Call::TableList {
-            table: param(0),
-            query: query_pairs(query)?,
-        },
-        Endpoint::TableCreate => Call::TableCreate {
-            table: param(0),
-            row: any_json(bytes())?,
-        },
-        Endpoint::TableBatch => Call::TableBatch {
-            table: param(0),
-            rows: batch_rows(any_json(bytes())?)?,
-        },
-        Endpoint::TableGet => Call::TableGet {
-            table: param(0),
-            id: param(1),
-        },
-        Endpoint::TableUpdate => Call::TableUpdate {
-            table: param(0),
-            id: param(1),
-            patch: any_json(bytes())?,
-        },
-        Endpoint::TableDelete => Call::TableDelete {
-            table: param(0),
-            id: param(1),
-        },
+        Endpoint::TableList
+        | Endpoint::TableCreate
+        | Endpoint::TableBatch
+        | Endpoint::TableGet
+        | Endpoint::TableUpdate
+        | Endpoint::TableDelete => Call::Table(table_call(endpoint, &params, query, bytes())?),
     };
     // Every other endpoint belongs to the caller's session.
     let caller = caller.ok_or(Error::Unauthenticated)?;
@@ -454,6 +421,41 @@ fn page_limit(query: &str) -> Result<usize> {
 }
 
 /// Any JSON value: 400 `invalid_json` when the body does not parse.
+/// The call of a table endpoint, a user's or an organization's: `params` are the path
+/// parameters from the table's name on (then the row's id).
+fn table_call(endpoint: Endpoint, params: &[&str], query: &str, body: &[u8]) -> Result<TableCall> {
+    let param = |i: usize| params.get(i).copied().unwrap_or_default().to_owned();
+    let table = param(0);
+    Ok(match endpoint {
+        Endpoint::TableList | Endpoint::OrgTableList => TableCall::List {
+            table,
+            query: query_pairs(query)?,
+        },
+        Endpoint::TableCreate | Endpoint::OrgTableCreate => TableCall::Create {
+            table,
+            row: any_json(body)?,
+        },
+        Endpoint::TableBatch | Endpoint::OrgTableBatch => TableCall::Batch {
+            table,
+            rows: batch_rows(any_json(body)?)?,
+        },
+        Endpoint::TableGet | Endpoint::OrgTableGet => TableCall::Get {
+            table,
+            id: param(1),
+        },
+        Endpoint::TableUpdate | Endpoint::OrgTableUpdate => TableCall::Update {
+            table,
+            id: param(1),
+            patch: any_json(body)?,
+        },
+        Endpoint::TableDelete | Endpoint::OrgTableDelete => TableCall::Delete {
+            table,
+            id: param(1),
+        },
+        _ => return Err(Error::internal("not a table endpoint")),
+    })
+}
+
 pub(super) fn any_json(bytes: &[u8]) -> Result<Json> {
     serde_json::from_slice(bytes)
         .map_err(|_| Error::InvalidJson("request body is not valid JSON".into()))
