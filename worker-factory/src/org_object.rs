@@ -317,7 +317,7 @@ impl<A: OrgApp> OrgDoObject<A> {
         _reason: String,
         _was_clean: bool,
     ) -> worker::Result<()> {
-        let _ = ws.close(Some(1000), Some("closed"));
+        crate::object::sockets::complete_close(&ws);
         Ok(())
     }
 
@@ -327,7 +327,7 @@ impl<A: OrgApp> OrgDoObject<A> {
         _ws: worker::WebSocket,
         error: worker::Error,
     ) -> worker::Result<()> {
-        worker::console_log!("userdo: organization websocket error: {error}");
+        crate::object::sockets::log_error("organization", &error);
         Ok(())
     }
 }
@@ -384,59 +384,11 @@ async fn read_hop(req: &mut Request) -> Result<OrgHop> {
 #[macro_export]
 macro_rules! org_object {
     ($name:ident, $app:ty) => {
-        #[allow(missing_docs, unreachable_pub)]
-        mod __userdo_org_object {
-            use super::*;
-
-            /// The per-organization Durable Object.
-            #[::worker::durable_object]
-            pub struct $name {
-                inner: $crate::OrgDoObject<$app>,
-            }
-
-            impl ::worker::DurableObject for $name {
-                fn new(state: ::worker::State, env: ::worker::Env) -> Self {
-                    Self {
-                        inner: $crate::OrgDoObject::<$app>::new(state, env),
-                    }
-                }
-
-                async fn fetch(
-                    &self,
-                    req: ::worker::Request,
-                ) -> ::worker::Result<::worker::Response> {
-                    self.inner.fetch(req).await
-                }
-
-                async fn websocket_message(
-                    &self,
-                    ws: ::worker::WebSocket,
-                    message: ::worker::WebSocketIncomingMessage,
-                ) -> ::worker::Result<()> {
-                    self.inner.websocket_message(ws, message).await
-                }
-
-                async fn websocket_close(
-                    &self,
-                    ws: ::worker::WebSocket,
-                    code: usize,
-                    reason: ::std::string::String,
-                    was_clean: bool,
-                ) -> ::worker::Result<()> {
-                    self.inner
-                        .websocket_close(ws, code, reason, was_clean)
-                        .await
-                }
-
-                async fn websocket_error(
-                    &self,
-                    ws: ::worker::WebSocket,
-                    error: ::worker::Error,
-                ) -> ::worker::Result<()> {
-                    self.inner.websocket_error(ws, error).await
-                }
-            }
-        }
-        pub use __userdo_org_object::$name;
+        $crate::__durable_object!(
+            __userdo_org_object,
+            "The per-organization Durable Object.",
+            $name,
+            $crate::OrgDoObject<$app>
+        );
     };
 }

@@ -145,21 +145,38 @@ pub trait UserApp: Sized + 'static {
 #[macro_export]
 macro_rules! user_object {
     ($name:ident, $app:ty) => {
+        $crate::__durable_object!(
+            __userdo_object,
+            "The per-user Durable Object.",
+            $name,
+            $crate::UserDoObject<$app>,
+            alarm
+        );
+    };
+}
+
+/// The `#[durable_object]` struct `$name` in module `$module` that holds `$inner` and hands it
+/// every event of the runtime (and the alarm, when `alarm` is given): what [`user_object!`] and
+/// [`org_object!`](crate::org_object) write.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __durable_object {
+    ($module:ident, $doc:literal, $name:ident, $inner:ty $(, $alarm:ident)?) => {
         // The attribute generates undocumented glue; keep its lints out of the user's crate.
         #[allow(missing_docs, unreachable_pub)]
-        mod __userdo_object {
+        mod $module {
             use super::*;
 
-            /// The per-user Durable Object.
+            #[doc = $doc]
             #[::worker::durable_object]
             pub struct $name {
-                inner: $crate::UserDoObject<$app>,
+                inner: $inner,
             }
 
             impl ::worker::DurableObject for $name {
                 fn new(state: ::worker::State, env: ::worker::Env) -> Self {
                     Self {
-                        inner: $crate::UserDoObject::<$app>::new(state, env),
+                        inner: <$inner>::new(state, env),
                     }
                 }
 
@@ -190,10 +207,6 @@ macro_rules! user_object {
                         .await
                 }
 
-                async fn alarm(&self) -> ::worker::Result<::worker::Response> {
-                    self.inner.alarm().await
-                }
-
                 async fn websocket_error(
                     &self,
                     ws: ::worker::WebSocket,
@@ -201,9 +214,15 @@ macro_rules! user_object {
                 ) -> ::worker::Result<()> {
                     self.inner.websocket_error(ws, error).await
                 }
+
+                $(
+                    async fn $alarm(&self) -> ::worker::Result<::worker::Response> {
+                        self.inner.$alarm().await
+                    }
+                )?
             }
         }
-        pub use __userdo_object::$name;
+        pub use $module::$name;
     };
 }
 

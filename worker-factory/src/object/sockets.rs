@@ -97,7 +97,7 @@ impl<A: UserApp> UserDoObject<A> {
         _reason: String,
         _was_clean: bool,
     ) -> worker::Result<()> {
-        let _ = ws.close(Some(1000), Some("closed"));
+        complete_close(&ws);
         Ok(())
     }
 
@@ -107,9 +107,19 @@ impl<A: UserApp> UserDoObject<A> {
         _ws: WebSocket,
         error: worker::Error,
     ) -> worker::Result<()> {
-        worker::console_log!("userdo: websocket error: {error}");
+        log_error("user", &error);
         Ok(())
     }
+}
+
+/// Completes a closing handshake the client started (users' and organizations' sockets).
+pub(crate) fn complete_close(ws: &WebSocket) {
+    let _ = ws.close(Some(1000), Some("closed"));
+}
+
+/// Logs a socket's failure; there is nothing to keep, as the socket is gone from the object.
+pub(crate) fn log_error(whose: &str, error: &worker::Error) {
+    worker::console_log!("userdo: {whose} websocket error: {error}");
 }
 
 /// Reads a client frame: refused before it is parsed when over [`MAX_FRAME_BYTES`]
