@@ -7,7 +7,8 @@ use std::collections::{HashMap, HashSet};
 
 use userdo::realtime::{self, SocketState};
 use userdo::{Event, Principal, Result};
-use worker::{State, WebSocket, WebSocketPair, WebSocketRequestResponsePair};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{State, WebSocket, WebSocketPair, WebSocketRequestResponsePair, js_sys};
 
 use crate::app::UserCore;
 
@@ -174,10 +175,16 @@ pub(crate) fn deliver_to(
             return;
         }
     };
-    let frames: Vec<(i64, String)> = events
+    // Each frame becomes a JavaScript string once, and every socket is sent that same string
+    // (not a copy of the frame's UTF-8 per socket).
+    let frames: Vec<(i64, JsValue)> = events
         .iter()
-        .map(|e| (e.seq, realtime::event_frame(e)))
+        .map(|e| (e.seq, JsValue::from_str(&realtime::event_frame(e))))
         .collect();
+    let Some(sender) = Sender::of(&sockets[0]) else {
+        worker::console_error!("userdo: a WebSocket without send()");
+        return;
+    };
     let mut replays: HashMap<i64, Option<Vec<String>>> = HashMap::new();
     let mut send = |ws: &WebSocket, from: i64| {
         if from >= newest {
@@ -186,7 +193,7 @@ pub(crate) fn deliver_to(
         if from >= first - 1 {
             for (_, frame) in frames.iter().filter(|(seq, _)| *seq > from) {
                 // A socket that is closing cannot be sent to; its close handler tidies up.
-                if ws.send_with_str(frame).is_err() {
+                if !sender.send(ws, frame) {
                     return;
                 }
             }
@@ -236,6 +243,26 @@ pub(crate) fn deliver_to(
     delivery.fresh.set(false);
     if let Err(e) = core.set_delivered(newest) {
         worker::console_error!("userdo: recording the delivery position failed: {e}");
+    }
+}
+
+/// `WebSocket.prototype.send`, called with a frame that is already a JavaScript string.
+struct Sender(js_sys::Function);
+
+impl Sender {
+    fn of(ws: &WebSocket) -> Option<Self> {
+        let raw: &JsValue = ws.as_ref().as_ref();
+        js_sys::Reflect::get(raw, &JsValue::from_str("send"))
+            .ok()?
+            .dyn_into()
+            .ok()
+            .map(Self)
+    }
+
+    /// Sends `frame`; false when the socket refused it (it is closing).
+    fn send(&self, ws: &WebSocket, frame: &JsValue) -> bool {
+        let raw: &JsValue = ws.as_ref().as_ref();
+        self.0.call1(raw, frame).is_ok()
     }
 }
 
