@@ -4,7 +4,7 @@
 
 use crate::ClientInfo;
 use crate::error::Error;
-use crate::password::{self, PasswordHasher, derive_with_crate};
+use crate::password::{self, Derivation, PasswordHasher, derive_with_crate};
 use crate::store::Store;
 use crate::tests::support;
 
@@ -22,6 +22,13 @@ fn stored_hash(o: &support::TestObject) -> String {
         .query("SELECT password_hash FROM _userdo_account", &[])
         .unwrap();
     rows[0].text(0).unwrap().to_owned()
+}
+
+/// Each derivation with its output, as the runtime's engine would hand them over.
+fn computed(work: &[Derivation]) -> Vec<(Derivation, [u8; 32])> {
+    work.iter()
+        .map(|d| (d.clone(), derive_with_crate(&d.password, &d.salt, d.rounds)))
+        .collect()
 }
 
 #[test]
@@ -64,10 +71,7 @@ fn a_login_with_the_prepared_derivations_matches_and_a_wrong_one_is_refused() {
     let o = support::object("u2");
     o.signup("a@b.co", PW, &client()).unwrap();
     let work = o.check_derivations(Some("a@b.co"), PW, true).unwrap();
-    let done = work
-        .iter()
-        .map(|d| (d.clone(), derive_with_crate(&d.password, &d.salt, d.rounds)))
-        .collect();
+    let done = computed(&work);
     let guard = password::prepared(done);
     o.login("a@b.co", PW, &client()).unwrap();
     drop(guard);
@@ -101,10 +105,7 @@ fn outdated_parameters_also_prepare_the_new_hash_that_the_login_writes() {
     assert!(work[1].fresh && work[1].rounds == 2000);
     // Without a rehash (a password check before a deletion): only the check.
     assert_eq!(o.check_derivations(None, PW, false).unwrap().len(), 1);
-    let done = work
-        .iter()
-        .map(|d| (d.clone(), derive_with_crate(&d.password, &d.salt, d.rounds)))
-        .collect();
+    let done = computed(&work);
     let _guard = password::prepared(done);
     o.login("a@b.co", PW, &client()).unwrap();
     let new = stored_hash(&o);
