@@ -19,15 +19,16 @@ pub(super) fn work(core: &UserCore, call: &Call, signed_in: bool) -> Result<Vec<
     let hasher = &core.settings().hasher;
     let platform: &dyn Platform = core.platform();
     Ok(match call {
-        Call::Signup { password, .. } => hasher
-            .fresh_derivation(platform, password)?
-            .into_iter()
-            .collect(),
+        // As the core checks before it hashes: a valid email, and no account yet.
+        Call::Signup { email, password }
+            if userdo::email::normalize(email).is_ok() && core.me().is_err() =>
+        {
+            hasher
+                .fresh_derivation(platform, password)?
+                .into_iter()
+                .collect()
+        }
         Call::Login { email, password } => core.check_derivations(Some(email), password, true)?,
-        Call::ResetConfirm { new_password, .. } => hasher
-            .fresh_derivation(platform, new_password)?
-            .into_iter()
-            .collect(),
         Call::ChangePassword { current, new } if signed_in => {
             // A new password of a refused length is an error before any hashing.
             match hasher.fresh_derivation(platform, new)? {
@@ -42,12 +43,17 @@ pub(super) fn work(core: &UserCore, call: &Call, signed_in: bool) -> Result<Vec<
         Call::DeleteAccount { password } if signed_in => {
             core.check_derivations(None, password, false)?
         }
+        // A reset (`ResetConfirm`) is not prepared: the core checks its token first, so a bad
+        // one costs no hashing, and a good one is rare enough for the crate.
         _ => Vec::new(),
     })
 }
 
 /// Computes `work` with WebCrypto where it can, for the core to find until the guard drops.
-pub(super) async fn prepare(work: Vec<Derivation>) -> Result<Prepared> {
+pub(super) async fn prepare(work: Vec<Derivation>) -> Result<Option<Prepared>> {
+    if work.is_empty() {
+        return Ok(None);
+    }
     let mut done = Vec::with_capacity(work.len());
     for derivation in work {
         if derivation.rounds > WEBCRYPTO_MAX_ROUNDS {
@@ -56,7 +62,7 @@ pub(super) async fn prepare(work: Vec<Derivation>) -> Result<Prepared> {
         let out = engine::derive(&derivation).await?;
         done.push((derivation, out));
     }
-    Ok(password::prepared(done))
+    Ok(Some(password::prepared(done)))
 }
 
 #[cfg(target_arch = "wasm32")]
