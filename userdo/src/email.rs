@@ -5,11 +5,6 @@ use validator::ValidateIp;
 
 use crate::error::{Error, Result};
 
-/// Unicode NFC (ICU4X's, whose tables idna links anyway: one set of normalization tables in the
-/// worker, issue 14).
-const NFC: icu_normalizer::ComposingNormalizerBorrowed<'static> =
-    icu_normalizer::ComposingNormalizerBorrowed::new_nfc();
-
 /// The longest email address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL_LEN: usize = 254;
 
@@ -20,7 +15,7 @@ pub const MAX_EMAIL_LEN: usize = 254;
 /// assert!(userdo::email::normalize("not an email").is_err());
 /// ```
 pub fn normalize(raw: &str) -> Result<String> {
-    let email = NFC.normalize(raw.trim()).to_lowercase();
+    let email = unicode::nfc(raw.trim()).to_lowercase();
     if email.is_empty() {
         return Err(Error::field("email", "is required"));
     }
@@ -52,7 +47,63 @@ fn is_email(val: &str) -> bool {
         return false;
     }
     domain_part_ok(domain_part)
-        || idna::domain_to_ascii(domain_part).is_ok_and(|ascii| domain_part_ok(&ascii))
+        || unicode::domain_to_ascii(domain_part).is_some_and(|ascii| domain_part_ok(&ascii))
+}
+
+/// NFC and UTS 46's domain to ASCII, the two Unicode steps of an email.
+///
+/// In the worker they are the runtime's own (V8's ICU: `String.prototype.normalize` and the
+/// WHATWG URL parser's host processing), so the bundle carries no Unicode tables: ICU4X's were
+/// about 52 KiB of it gzipped (issue 14). On the host (tests, tools) they are ICU4X's through
+/// `icu_normalizer` and `idna`, which implement the same two standards; the e2e tests check the
+/// worker's answers for the cases the host tests check here.
+#[cfg(not(target_arch = "wasm32"))]
+mod unicode {
+    const NFC: icu_normalizer::ComposingNormalizerBorrowed<'static> =
+        icu_normalizer::ComposingNormalizerBorrowed::new_nfc();
+
+    pub(super) fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
+        NFC.normalize(s)
+    }
+
+    /// `idna::domain_to_ascii`: what validator's email rule applies.
+    pub(super) fn domain_to_ascii(domain: &str) -> Option<String> {
+        idna::domain_to_ascii(domain).ok()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod unicode {
+    use wasm_bindgen::prelude::wasm_bindgen;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// The runtime's WHATWG `URL`.
+        type URL;
+        #[wasm_bindgen(constructor, catch)]
+        fn new(url: &str) -> Result<URL, wasm_bindgen::JsValue>;
+        #[wasm_bindgen(method, getter)]
+        fn hostname(this: &URL) -> String;
+    }
+
+    pub(super) fn nfc(s: &str) -> String {
+        String::from(js_sys::JsString::from(s).normalize("NFC"))
+    }
+
+    /// The URL Standard's domain to ASCII (UTS 46, as `idna::domain_to_ascii` implements it), run
+    /// by parsing `http://{domain}/`. A domain with an ASCII character outside letters, digits,
+    /// `-` and `.` is refused first: the parser would read `/`, `:`, `@` or `%` as other parts of
+    /// a URL, and the caller refuses such a domain anyway (an ASCII character that UTS 46 passes
+    /// through stays in its answer, which must be letters, digits, `-` and `.`).
+    pub(super) fn domain_to_ascii(domain: &str) -> Option<String> {
+        let plain = |b: u8| !b.is_ascii() || b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+        if !domain.bytes().all(plain) {
+            return None;
+        }
+        URL::new(&format!("http://{domain}/"))
+            .ok()
+            .map(|url| url.hostname())
+    }
 }
 
 /// A host name of labels (`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?` each, joined by
@@ -127,7 +178,7 @@ mod tests {
         let mut differ = Vec::new();
         for c in (0..=0x10_ffff_u32).filter_map(char::from_u32) {
             for s in [format!("a{c}"), format!("{c}\u{301}")] {
-                let ours = NFC.normalize(&s);
+                let ours = unicode::nfc(&s);
                 let theirs: String = s.nfc().collect();
                 if ours != theirs {
                     differ.push(s);
@@ -151,7 +202,7 @@ mod tests {
         ) {
             use unicode_normalization::UnicodeNormalization;
             let theirs: String = s.nfc().collect();
-            let ours = NFC.normalize(&s);
+            let ours = unicode::nfc(&s);
             proptest::prop_assert_eq!(ours.as_ref(), theirs.as_str());
         }
     }
@@ -163,6 +214,40 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(300));
         assert!(normalize(&long).is_err());
+    }
+
+    /// Internationalised domains and whether an address at each is accepted: validator's answers,
+    /// and the worker's (the runtime's Unicode steps), which `e2e/tests/auth.test.mjs` checks
+    /// against the same list.
+    const UNICODE_DOMAINS: [(&str, bool); 12] = [
+        ("b\u{fc}cher.example", true),
+        (
+            "\u{ff25}\u{ff38}\u{ff21}\u{ff2d}\u{ff30}\u{ff2c}\u{ff25}.com",
+            true,
+        ),
+        ("exa\u{ad}mple.com", true),
+        (
+            "domain.with.idn.tld.\u{909}\u{926}\u{93e}\u{939}\u{930}\u{923}.\u{92a}\u{930}\u{940}\u{915}\u{94d}\u{937}\u{93e}",
+            true,
+        ),
+        ("\u{fc}", true),
+        ("a\u{301}b.example", true),
+        ("b\u{fc}_cher.example", false),
+        ("b\u{fc}cher..example", false),
+        ("b\u{fc}cher.example.", false),
+        ("b\u{fc}cher.exam ple", false),
+        ("\u{fffd}.example", false),
+        ("a\u{5d0}.example", false),
+    ];
+
+    #[test]
+    fn unicode_domains_are_answered_as_validator_answers() {
+        use validator::ValidateEmail;
+        for (domain, accepted) in UNICODE_DOMAINS {
+            let raw = format!("u@{domain}");
+            assert_eq!(raw.validate_email(), accepted, "validator on {raw:?}");
+            assert_eq!(normalize(&raw).is_ok(), accepted, "{raw:?}");
+        }
     }
 
     /// The cases of validator's own email test (taken from Django's), and a few more.

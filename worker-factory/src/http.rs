@@ -6,6 +6,8 @@ use serde::Serialize;
 use userdo::Error;
 use worker::{Headers, Method, Request, Response};
 
+pub use crate::request_url::RequestUrl;
+
 /// The access-token cookie.
 pub const TOKEN_COOKIE: &str = "token";
 /// The refresh-token cookie.
@@ -199,12 +201,12 @@ pub(crate) fn new_request(
 }
 
 /// `scheme://host[:port]` of a URL.
-pub fn origin_of(url: &worker::Url) -> String {
-    url.origin().ascii_serialization()
+pub fn origin_of(url: &RequestUrl) -> String {
+    url.origin()
 }
 
 /// Whether the request is served over plain HTTP on the local machine (no `Secure` cookies then).
-pub fn is_local_http(url: &worker::Url) -> bool {
+pub fn is_local_http(url: &RequestUrl) -> bool {
     url.scheme() == "http" && is_loopback_host(url.host_str())
 }
 

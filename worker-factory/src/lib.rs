@@ -17,6 +17,7 @@ pub mod mail;
 mod object;
 mod org_object;
 pub mod realtime;
+mod request_url;
 pub mod responses;
 mod router;
 pub mod routes;

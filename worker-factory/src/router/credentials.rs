@@ -3,9 +3,9 @@
 
 use userdo::token::AccessClaims;
 use userdo::{Error, Result, Settings};
-use worker::{Headers, Method, Request, Response, Url};
+use worker::{Headers, Method, Request, Response};
 
-use crate::http::{HeaderSource, TOKEN_COOKIE, cookie_in, origin_of};
+use crate::http::{HeaderSource, RequestUrl, TOKEN_COOKIE, cookie_in, origin_of};
 use crate::settings::env_value;
 
 /// The origins of `ALLOWED_ORIGINS`, without trailing slashes.
@@ -29,7 +29,7 @@ pub(super) fn cors_origin(origin: Option<String>, allowed: &[String]) -> Option<
 
 /// The request's origin facts, read once per request.
 pub(super) struct Origins<'a> {
-    pub(super) url: &'a Url,
+    pub(super) url: &'a RequestUrl,
     pub(super) allowed: &'a [String],
 }
 

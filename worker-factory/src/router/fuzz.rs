@@ -26,7 +26,7 @@ use super::parse::{self, Parts, Target, percent_decode, query_param};
 use super::{Matched, UserDoWorker};
 use crate::fuzz::check_answer;
 use crate::hop::{Call, TableCall};
-use crate::http::HeaderSource;
+use crate::http::{HeaderSource, RequestUrl};
 use crate::routes::Endpoint;
 
 /// Request headers as a list, for the host.
@@ -214,7 +214,7 @@ const ORG_CALL_ERRORS: &[(u16, &str)] = &[
 ];
 
 struct Request {
-    url: Url,
+    url: RequestUrl,
     params: Vec<String>,
     headers: Sent,
     body: Option<Vec<u8>>,
@@ -238,10 +238,11 @@ fn run_call(endpoint: Endpoint, r: &Request) -> Result<(Call, Target), Error> {
     })
 }
 
-fn url_with(query: &str) -> Url {
+/// The URL of a request with this query, as the runtime would serialize it.
+fn url_with(query: &str) -> RequestUrl {
     let mut url = Url::parse(&format!("{ORIGIN}/api/x")).unwrap();
     url.set_query(Some(query));
-    url
+    RequestUrl::parse(url.as_str()).unwrap()
 }
 
 proptest! {

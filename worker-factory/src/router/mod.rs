@@ -16,11 +16,11 @@ use std::future::Future;
 use std::rc::Rc;
 
 use userdo::{Error, Result};
-use worker::{Env, Method, Request, Response, Url};
+use worker::{Env, Method, Request, Response};
 
 use crate::hop::Hop;
 use crate::http::{
-    REFRESH_COOKIE, cookie, error_response, is_local_http, is_loopback_host, read_body,
+    REFRESH_COOKIE, RequestUrl, cookie, error_response, is_local_http, is_loopback_host, read_body,
     require_json,
 };
 use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
@@ -149,7 +149,10 @@ impl UserDoWorker {
 
     /// Answers a request. Every error becomes a JSON error response.
     pub async fn fetch(&self, req: Request, env: Env) -> worker::Result<Response> {
-        let url = req.url()?;
+        let url = match RequestUrl::parse(&req.inner().url()) {
+            Ok(url) => url,
+            Err(error) => return error_response(&error),
+        };
         let allowed = allowed_origins(&env);
         let origin = header(req.headers(), "origin");
         let cors_origin = cors_origin(origin, &allowed);
@@ -342,7 +345,7 @@ fn verb(method: &Method) -> Option<Verb> {
     })
 }
 
-fn has_ticket(url: &Url) -> bool {
+fn has_ticket(url: &RequestUrl) -> bool {
     url.query_pairs().any(|(k, _)| k == "ticket")
 }
 

@@ -7,6 +7,7 @@
 //! Discovery documents and key sets are kept in the isolate for an hour; an ID token signed by a
 //! key id the cached set lacks makes one fresh fetch.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -21,15 +22,16 @@ use userdo::{Error, Platform, Result, Settings, email};
 use worker::js_sys::{self, Array, Function, Promise, Reflect, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{Env, Fetch, Headers, Method, ObjectNamespace, Request, Response, Url};
+use worker::{Env, Fetch, Headers, Method, ObjectNamespace, Request, Response};
 
 use super::credentials::{Origins, verified_caller};
 use super::limits::Limits;
 use super::parse::Target;
 use crate::hop::{Call, Hop};
 use crate::http::{
-    REFRESH_COOKIE, TOKEN_COOKIE, cookie, new_request, origin_of, respond, set_cookie,
+    REFRESH_COOKIE, RequestUrl, TOKEN_COOKIE, cookie, new_request, origin_of, respond, set_cookie,
 };
+use crate::request_url::with_query_pairs;
 use crate::responses::ProviderList;
 use crate::routes::{Endpoint, RateBucket};
 use crate::settings::env_value;
@@ -93,10 +95,8 @@ pub(super) async fn answer(
     }
 }
 
-fn query(url: &Url, name: &str) -> Option<String> {
-    url.query_pairs()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+fn query(url: &RequestUrl, name: &str) -> Option<String> {
+    url.query_value(name)
 }
 
 fn now_secs() -> i64 {
@@ -143,27 +143,28 @@ async fn start(id: &str, req: &Request, ctx: &Ctx<'_>) -> Result<Response> {
         link,
         exp: now_secs() + STATE_TTL_SECS,
     };
-    let mut target = Url::parse(&endpoints.authorization)
+    // An absolute URL with a host, used as given (a host name in its ASCII form).
+    RequestUrl::parse(&endpoints.authorization)
         .map_err(|e| Error::internal_from("the provider's authorization endpoint", e))?;
-    {
-        let mut q = target.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &provider.client_id)
-            .append_pair("redirect_uri", &redirect_uri(url, &provider.id))
-            .append_pair("state", &state.state)
-            .append_pair("code_challenge", &oauth::code_challenge(&state.verifier))
-            .append_pair("code_challenge_method", "S256");
-        match provider.kind {
-            ProviderKind::Oidc { .. } => {
-                q.append_pair("scope", "openid email profile")
-                    .append_pair("nonce", &state.nonce);
-            }
-            ProviderKind::Github { .. } => {
-                q.append_pair("scope", "read:user user:email");
-            }
+    let mut pairs = vec![
+        ("response_type", Cow::from("code")),
+        ("client_id", Cow::from(provider.client_id.as_str())),
+        ("redirect_uri", Cow::from(redirect_uri(url, &provider.id))),
+        ("state", Cow::from(state.state.as_str())),
+        (
+            "code_challenge",
+            Cow::from(oauth::code_challenge(&state.verifier)),
+        ),
+        ("code_challenge_method", Cow::from("S256")),
+    ];
+    match provider.kind {
+        ProviderKind::Oidc { .. } => {
+            pairs.push(("scope", Cow::from("openid email profile")));
+            pairs.push(("nonce", Cow::from(state.nonce.as_str())));
         }
+        ProviderKind::Github { .. } => pairs.push(("scope", Cow::from("read:user user:email"))),
     }
-    let response = redirect(target.as_str())?;
+    let response = redirect(&with_query_pairs(&endpoints.authorization, pairs))?;
     response.headers().append(
         "set-cookie",
         &state_cookie(
@@ -175,7 +176,7 @@ async fn start(id: &str, req: &Request, ctx: &Ctx<'_>) -> Result<Response> {
     Ok(response)
 }
 
-fn redirect_uri(url: &Url, id: &str) -> String {
+fn redirect_uri(url: &RequestUrl, id: &str) -> String {
     format!("{}/api/oauth/{id}/callback", origin_of(url))
 }
 
@@ -416,12 +417,11 @@ async fn exchange(
     endpoints: &Endpoints,
     code: &str,
     state: &FlowState,
-    url: &Url,
+    url: &RequestUrl,
 ) -> Result<Json> {
-    let mut form =
-        Url::parse("https://form.invalid/").map_err(|e| Error::internal_from("form", e))?;
+    let mut form = form_urlencoded::Serializer::new(String::new());
     {
-        let mut q = form.query_pairs_mut();
+        let q = &mut form;
         q.append_pair("grant_type", "authorization_code")
             .append_pair("code", code)
             .append_pair("redirect_uri", &redirect_uri(url, &provider.id))
@@ -436,14 +436,7 @@ async fn exchange(
     headers.set("accept", "application/json")?;
     headers.set("user-agent", "userdo-rs")?;
     if !endpoints.secret_in_body {
-        let encode = |s: &str| {
-            let mut u = Url::parse("https://x.invalid/").expect("a constant URL");
-            u.query_pairs_mut().append_pair("v", s);
-            u.query()
-                .unwrap_or_default()
-                .trim_start_matches("v=")
-                .to_owned()
-        };
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let basic = STANDARD.encode(format!(
             "{}:{}",
             encode(&provider.client_id),
@@ -451,8 +444,13 @@ async fn exchange(
         ));
         headers.set("authorization", &format!("Basic {basic}"))?;
     }
-    let body = form.query().unwrap_or_default();
-    let request = new_request(&endpoints.token, Method::Post, &headers, Some(body))?;
+    let body = form.finish();
+    let request = new_request(
+        &endpoints.token,
+        Method::Post,
+        &headers,
+        Some(body.as_str()),
+    )?;
     let answer = fetch_json(request).await?;
     if let Some(error) = answer["error"].as_str() {
         return Err(Error::internal(format!(

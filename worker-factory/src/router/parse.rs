@@ -11,11 +11,10 @@ use userdo::error::FieldErrors;
 use userdo::rpc::RpcRequest;
 use userdo::token::{self, AccessClaims, OpaqueKind};
 use userdo::{Error, Result, email, kv};
-use worker::Url;
 
 use super::credentials::Origins;
 use crate::hop::{Call, OrgOp, TableCall};
-use crate::http::{HeaderSource, REFRESH_COOKIE, cookie_in};
+use crate::http::{HeaderSource, REFRESH_COOKIE, RequestUrl, cookie_in};
 use crate::routes::Endpoint;
 use userdo::org::{AcceptRequest, InviteRequest, NameRequest, Role, RoleRequest};
 
@@ -33,7 +32,7 @@ pub(super) struct Parts<'a> {
     pub(super) endpoint: Endpoint,
     /// The raw (percent-encoded) path parameters, in the route's order.
     pub(super) params: Vec<&'a str>,
-    pub(super) url: &'a Url,
+    pub(super) url: &'a RequestUrl,
     /// The request's headers (the runtime's, or a list in host tests).
     pub(super) headers: &'a dyn HeaderSource,
     pub(super) origins: &'a Origins<'a>,
