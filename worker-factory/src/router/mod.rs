@@ -149,7 +149,7 @@ impl UserDoWorker {
 
     /// Answers a request. Every error becomes a JSON error response.
     pub async fn fetch(&self, req: Request, env: Env) -> worker::Result<Response> {
-        let url = match RequestUrl::parse(&req.inner().url()) {
+        let url = match RequestUrl::parse(req.inner().url()) {
             Ok(url) => url,
             Err(error) => return error_response(&error),
         };

@@ -7,7 +7,6 @@
 //! Discovery documents and key sets are kept in the isolate for an hour; an ID token signed by a
 //! key id the cached set lacks makes one fresh fetch.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -95,10 +94,6 @@ pub(super) async fn answer(
     }
 }
 
-fn query(url: &RequestUrl, name: &str) -> Option<String> {
-    url.query_value(name)
-}
-
 fn now_secs() -> i64 {
     WorkerPlatform.now_ms() / 1000
 }
@@ -121,8 +116,9 @@ fn redirect(location: &str) -> Result<Response> {
 async fn start(id: &str, req: &Request, ctx: &Ctx<'_>) -> Result<Response> {
     let provider = provider(ctx.env, id)?;
     let url = ctx.origins.url;
-    let return_to = oauth::check_return_to(query(url, "returnTo").as_deref(), ctx.origins.allowed)?;
-    let link = match query(url, "link").as_deref() {
+    let return_to =
+        oauth::check_return_to(url.query_value("returnTo").as_deref(), ctx.origins.allowed)?;
+    let link = match url.query_value("link").as_deref() {
         None | Some("false") => None,
         Some("true") => {
             let claims = verified_caller(req, ctx.origins, ctx.settings, false)?;
@@ -146,25 +142,25 @@ async fn start(id: &str, req: &Request, ctx: &Ctx<'_>) -> Result<Response> {
     // An absolute URL with a host, used as given (a host name in its ASCII form).
     RequestUrl::parse(&endpoints.authorization)
         .map_err(|e| Error::internal_from("the provider's authorization endpoint", e))?;
+    let (redirect_to, challenge) = (
+        redirect_uri(url, &provider.id),
+        oauth::code_challenge(&state.verifier),
+    );
     let mut pairs = vec![
-        ("response_type", Cow::from("code")),
-        ("client_id", Cow::from(provider.client_id.as_str())),
-        ("redirect_uri", Cow::from(redirect_uri(url, &provider.id))),
-        ("state", Cow::from(state.state.as_str())),
-        (
-            "code_challenge",
-            Cow::from(oauth::code_challenge(&state.verifier)),
-        ),
-        ("code_challenge_method", Cow::from("S256")),
+        ("response_type", "code"),
+        ("client_id", provider.client_id.as_str()),
+        ("redirect_uri", redirect_to.as_str()),
+        ("state", state.state.as_str()),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
     ];
     match provider.kind {
         ProviderKind::Oidc { .. } => {
-            pairs.push(("scope", Cow::from("openid email profile")));
-            pairs.push(("nonce", Cow::from(state.nonce.as_str())));
+            pairs.extend([("scope", "openid email profile"), ("nonce", &state.nonce)]);
         }
-        ProviderKind::Github { .. } => pairs.push(("scope", Cow::from("read:user user:email"))),
+        ProviderKind::Github { .. } => pairs.push(("scope", "read:user user:email")),
     }
-    let response = redirect(&with_query_pairs(&endpoints.authorization, pairs))?;
+    let response = redirect(&with_query_pairs(&endpoints.authorization, &pairs))?;
     response.headers().append(
         "set-cookie",
         &state_cookie(
@@ -277,7 +273,7 @@ async fn run(
     ctx: &Ctx<'_>,
 ) -> std::result::Result<Option<Tokens>, Refused> {
     let url = ctx.origins.url;
-    if let Some(error) = query(url, "error") {
+    if let Some(error) = url.query_value("error") {
         let code = if !error.is_empty()
             && error.len() <= 64
             && error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
@@ -288,11 +284,12 @@ async fn run(
         };
         return Err(Refused::new(&code));
     }
-    let given = query(url, "state").unwrap_or_default();
+    let given = url.query_value("state").unwrap_or_default();
     if !oauth::same(&given, &state.state) {
         return Err(Refused::new("invalid_state"));
     }
-    let code = query(url, "code")
+    let code = url
+        .query_value("code")
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Refused::new("invalid_request"))?;
     // Counted as a login of this IP, before the work with the provider.
@@ -420,16 +417,13 @@ async fn exchange(
     url: &RequestUrl,
 ) -> Result<Json> {
     let mut form = form_urlencoded::Serializer::new(String::new());
-    {
-        let q = &mut form;
-        q.append_pair("grant_type", "authorization_code")
-            .append_pair("code", code)
-            .append_pair("redirect_uri", &redirect_uri(url, &provider.id))
-            .append_pair("code_verifier", &state.verifier)
-            .append_pair("client_id", &provider.client_id);
-        if endpoints.secret_in_body {
-            q.append_pair("client_secret", &provider.client_secret);
-        }
+    form.append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("redirect_uri", &redirect_uri(url, &provider.id))
+        .append_pair("code_verifier", &state.verifier)
+        .append_pair("client_id", &provider.client_id);
+    if endpoints.secret_in_body {
+        form.append_pair("client_secret", &provider.client_secret);
     }
     let headers = Headers::new();
     headers.set("content-type", "application/x-www-form-urlencoded")?;
