@@ -9,6 +9,7 @@
 //
 // Uses the builds that exist (make bench builds them). For names of the wasm functions in the
 // profile, build without wasm-opt (bash scripts/build-worker.sh), which keeps the name section.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { testVars } from '../e2e/run.mjs';
 import { api, expectOk, fanOut, openSockets, root, seedTodos, startWrangler, stopAll, wrk } from './run.mjs';
@@ -84,6 +85,26 @@ try {
     })()
     : await new Promise((resolve) => setTimeout(() => resolve(wrk(server.url, request, seconds)), 10));
   const { result: { profile } } = await send('Profiler.stop');
+  // The bundle's anonymous functions are mostly wasm-bindgen's imports, written by esbuild as
+  // `__wbg_x: __name(function(...) {...}, "__wbg_x")`: name each by the first such name after it.
+  const sources = new Map();
+  await send('Debugger.enable');
+  for (const n of profile.nodes) {
+    const f = n.callFrame;
+    if (f.functionName || !f.url.endsWith('index.js') || sources.has(f.scriptId)) continue;
+    const { result } = await send('Debugger.getScriptSource', { scriptId: f.scriptId });
+    sources.set(f.scriptId, (result?.scriptSource ?? '').split('\n'));
+    // Kept for reading the named lines: target/bench/profile-<scenario>.js.
+    writeFileSync(join(root, 'target', 'bench', `profile-${which}.js`), result?.scriptSource ?? '');
+  }
+  for (const n of profile.nodes) {
+    const f = n.callFrame;
+    const lines = sources.get(f.scriptId);
+    if (f.functionName || !lines) continue;
+    const after = [lines[f.lineNumber]?.slice(f.columnNumber), ...lines.slice(f.lineNumber + 1, f.lineNumber + 40)].join('\n');
+    const named = after.match(/^[^]*?\}, "([A-Za-z0-9_$]+)"\)/);
+    if (named) f.functionName = `[${named[1].replace(/_[0-9a-f]{16}$/, '')}]`;
+  }
   ws.close();
 
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
