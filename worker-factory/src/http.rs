@@ -173,6 +173,16 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
     format!("{name}={value}; HttpOnly; SameSite=Lax{secure}; Path=/; Max-Age={max_age_secs}")
 }
 
+/// The body of a response from a stub or `fetch`, as text, by one `Response.text()` in the
+/// runtime: `worker::Response::text` reads the stream chunk by chunk, each read a JavaScript
+/// promise and a trip through the wasm executor (measured: a fifth of a login's glue).
+pub(crate) async fn body_text(response: Response) -> worker::Result<String> {
+    let response: worker::web_sys::Response = response.into();
+    let text = worker::wasm_bindgen_futures::JsFuture::from(response.text()?).await?;
+    text.as_string()
+        .ok_or_else(|| worker::Error::RustError("a response body that is not text".into()))
+}
+
 /// A request built on web_sys's `RequestInit`, for the worker's own requests (hops, the rate
 /// limiter, the mail webhook, application routes, the sign-in providers' endpoints): worker's `Request::new_with_init` also
 /// converts its `cf` properties into a JavaScript object, code (11 KiB of wasm, issue 14) for a

@@ -1,6 +1,8 @@
 //! The rate-limiter Durable Object: one object per counter (a client IP's, or an email's failed
 //! logins), so every count is exact. The worker asks it before signups, logins and reset requests.
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 use userdo::ratelimit::{self, Decision, Limit};
 use userdo::{Error, Platform, Result, migrate};
@@ -34,21 +36,30 @@ struct Check {
 #[derive(Debug)]
 pub struct LimiterObject {
     state: State,
+    /// Whether this instance has migrated its table: once per instance, not once per check.
+    migrated: Cell<bool>,
 }
 
 impl LimiterObject {
     /// Wraps the object's state.
     pub fn new(state: State) -> Self {
-        Self { state }
+        Self {
+            state,
+            migrated: Cell::new(false),
+        }
     }
 
     /// Answers a check from the worker.
     pub async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         let result = async {
-            let check: Check = req.json().await?;
+            let check: Check = serde_json::from_str(&req.text().await?)
+                .map_err(|e| Error::internal_from("rate limiter check", e))?;
             let store = DoStore::new(self.state.storage());
             let now = WorkerPlatform.now_ms();
-            migrate::migrate(&store, "limits", ratelimit::MIGRATIONS, now)?;
+            if !self.migrated.get() {
+                migrate::migrate(&store, "limits", ratelimit::MIGRATIONS, now)?;
+                self.migrated.set(true);
+            }
             let bucket = self.state.id().to_string();
             let decision = match check.op {
                 Op::Peek | Op::Count => {
@@ -91,8 +102,9 @@ pub(crate) async fn check(
         &Headers::new(),
         Some(&body),
     )?;
-    let mut response = stub.fetch_with_request(req).await?;
-    let decision: Decision = response.json().await?;
+    let response = stub.fetch_with_request(req).await?;
+    let decision: Decision = serde_json::from_str(&crate::http::body_text(response).await?)
+        .map_err(|e| Error::internal_from("rate limiter answer", e))?;
     decision.into_result()
 }
 

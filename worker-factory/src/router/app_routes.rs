@@ -176,12 +176,13 @@ impl UserDoWorker {
                     user_agent: String::new(),
                     call: Call::Me,
                 };
-                let mut me = forward::send(&stub, &hop, false).await?;
+                let me = forward::send(&stub, &hop, false).await?;
                 if me.status_code() != 200 {
                     // The object's API error (a revoked session, say) goes to the client as is.
                     return Ok(me);
                 }
-                let UserBody { user } = me.json().await?;
+                let UserBody { user } = serde_json::from_str(&crate::http::body_text(me).await?)
+                    .map_err(|e| Error::internal_from("the user's answer", e))?;
                 let session_id = claims.sid.clone();
                 handler(
                     req,

@@ -54,7 +54,7 @@ struct Tokens {
 /// Sets the `token` and `refreshToken` cookies on a successful signup, login or refresh; the
 /// body goes on unchanged.
 pub(super) async fn with_auth_cookies(
-    mut response: Response,
+    response: Response,
     settings: &Settings,
     secure: bool,
 ) -> Result<Response> {
@@ -62,7 +62,7 @@ pub(super) async fn with_auth_cookies(
     if !(200..300).contains(&status) {
         return Ok(mutable(response)?);
     }
-    let text = response.text().await?;
+    let text = crate::http::body_text(response).await?;
     let tokens: Tokens = serde_json::from_str(&text)
         .map_err(|e| Error::internal_from("auth answer without tokens", e))?;
     let out = json_text(status, text)?;

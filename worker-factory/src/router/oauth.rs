@@ -371,9 +371,9 @@ async fn endpoints(provider: &Provider) -> Result<Endpoints> {
 }
 
 async fn fetch_json(req: Request) -> Result<Json> {
-    let mut response = Fetch::Request(req).send().await?;
+    let response = Fetch::Request(req).send().await?;
     let status = response.status_code();
-    let text = response.text().await?;
+    let text = crate::http::body_text(response).await?;
     if !(200..300).contains(&status) {
         return Err(Error::internal(format!("the provider answered {status}")));
     }
