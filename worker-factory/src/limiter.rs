@@ -103,8 +103,7 @@ pub(crate) async fn check(
         Some(&body),
     )?;
     let response = stub.fetch_with_request(req).await?;
-    let decision: Decision = serde_json::from_str(&crate::http::body_text(response).await?)
-        .map_err(|e| Error::internal_from("rate limiter answer", e))?;
+    let decision: Decision = crate::http::body_json(response, "rate limiter answer").await?;
     decision.into_result()
 }
 

@@ -181,8 +181,7 @@ impl UserDoWorker {
                     // The object's API error (a revoked session, say) goes to the client as is.
                     return Ok(me);
                 }
-                let UserBody { user } = serde_json::from_str(&crate::http::body_text(me).await?)
-                    .map_err(|e| Error::internal_from("the user's answer", e))?;
+                let UserBody { user } = crate::http::body_json(me, "the user's answer").await?;
                 let session_id = claims.sid.clone();
                 handler(
                     req,
