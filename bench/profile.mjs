@@ -2,8 +2,9 @@
 // profiler of the worker's isolate, which the Durable Objects share locally): runs wrk at
 // concurrency 16 for a few seconds and prints where the isolate's time went, by function.
 //
-//   node bench/profile.mjs [floor|me|kv-read|kv-write|query|query100k|fanout|login] [seconds]
-//   (login: POST /api/login at PBKDF2 100,000 with the login limits out of the way)
+//   node bench/profile.mjs [floor|login-floor|me|kv-read|kv-write|query|query100k|fanout|login] [seconds]
+//   (login: POST /api/login at PBKDF2 100,000 with the login limits out of the way;
+//    login-floor: the JavaScript login of bench/login-floor, at the same cost)
 //   (query100k: the query after 100,000 todos are written into the object's SQLite file)
 //   (fanout: 1,000 sockets of one user, 10 rounds of one KV write each, profiled)
 //
@@ -16,10 +17,11 @@ import { api, expectOk, fanOut, openSockets, root, seedTodos, startWrangler, sto
 
 const which = process.argv[2] ?? 'me';
 const seconds = Number(process.argv[3] ?? 5);
-const floor = which === 'floor';
+const loginFloor = which === 'login-floor';
+const floor = which === 'floor' || loginFloor;
 const options = {
   name: `profile-${which}`,
-  configPath: floor ? join(root, 'bench', 'floor', 'wrangler.toml') : join(root, 'wrangler.toml'),
+  configPath: join(root, ...(loginFloor ? ['bench', 'login-floor'] : which === 'floor' ? ['bench', 'floor'] : []), 'wrangler.toml'),
   vars: floor ? {} : {
     ...testVars(),
     RATE_LIMIT_SIGNUP_PER_IP: '1000000/60',
@@ -31,6 +33,11 @@ let sockets;
 try {
   let request = { path: '/' };
   let token;
+  if (loginFloor) {
+    const credentials = { email: `p-${Date.now()}@example.com`, password: 'correct horse battery' };
+    await expectOk(api(server.url, 'POST', '/signup', { json: credentials }), 'login floor signup');
+    request = { method: 'POST', path: '/login', body: credentials };
+  }
   if (!floor) {
     const email = `p-${Date.now()}@example.com`;
     const { body } = await expectOk(api(server.url, 'POST', '/api/signup', { json: { email, password: 'correct horse battery' } }), 'signup');

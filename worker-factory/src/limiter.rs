@@ -1,5 +1,6 @@
-//! The rate-limiter Durable Object: one object per counter (a client IP's, or an email's failed
-//! logins), so every count is exact. The worker asks it before signups, logins and reset requests.
+//! The rate-limiter Durable Object: one object per counter (a client IP's, or an account's mail),
+//! so every count is exact. The worker asks it before signups, logins, sign-ins and mail; an
+//! account's failed logins are counted in the account's own object (`object::failures`).
 
 use std::cell::Cell;
 
@@ -11,25 +12,10 @@ use worker::{Headers, Method, ObjectNamespace, Request, Response, State};
 use crate::http::{error_response, json};
 use crate::store::{DoStore, WorkerPlatform};
 
-/// What the worker asks a limiter object to do with its counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) enum Op {
-    /// Whether one more event would be within the limit, counting nothing.
-    Peek,
-    /// Counts one more event, then says whether it is within the limit.
-    Count,
-    /// Takes back one counted event (it turned out not to be one).
-    Refund,
-    /// Forgets the counter (a password reset lifts a failed-login lock).
-    Clear,
-}
-
-/// What the worker asks a limiter object.
+/// What the worker asks a limiter object: to count one more event against `limit`.
 #[derive(Debug, Serialize, Deserialize)]
 struct Check {
     limit: Limit,
-    op: Op,
 }
 
 /// The framework's part of the limiter Durable Object (see [`limiter_object!`](crate::limiter_object)).
@@ -61,22 +47,7 @@ impl LimiterObject {
                 self.migrated.set(true);
             }
             let bucket = self.state.id().to_string();
-            let decision = match check.op {
-                Op::Peek | Op::Count => {
-                    ratelimit::check(&store, &bucket, check.limit, now, check.op == Op::Count)?
-                }
-                Op::Refund | Op::Clear => {
-                    if check.op == Op::Refund {
-                        ratelimit::refund(&store, &bucket)?;
-                    } else {
-                        ratelimit::clear(&store, &bucket)?;
-                    }
-                    Decision {
-                        allowed: true,
-                        retry_after_secs: 0,
-                    }
-                }
-            };
+            let decision = ratelimit::check(&store, &bucket, check.limit, now, true)?;
             Ok(json(200, &decision)?)
         }
         .await;
@@ -84,17 +55,12 @@ impl LimiterObject {
     }
 }
 
-/// Asks the limiter object of `bucket` to do `op`: `Err(429)` when the event is over the limit.
-pub(crate) async fn check(
-    namespace: &ObjectNamespace,
-    bucket: &str,
-    limit: Limit,
-    op: Op,
-) -> Result<()> {
+/// Counts one more event in the limiter object of `bucket`: `Err(429)` when it is over the limit.
+pub(crate) async fn count(namespace: &ObjectNamespace, bucket: &str, limit: Limit) -> Result<()> {
     let stub = namespace
         .id_from_name(&userdo::token::hash_token(bucket))
         .and_then(|id| id.get_stub())?;
-    let body = serde_json::to_string(&Check { limit, op })
+    let body = serde_json::to_string(&Check { limit })
         .map_err(|e| Error::internal_from("rate limiter", e))?;
     let req = crate::http::new_request(
         "https://limiter.internal/check",

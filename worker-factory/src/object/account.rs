@@ -99,6 +99,7 @@ impl<A: UserApp> UserDoObject<A> {
         self.state.storage().delete_alarm().await?;
         self.alarm_at.set(None);
         *self.core.borrow_mut() = None;
+        self.failures_ready.set(false);
         respond(200, &OK)
     }
 }

@@ -22,6 +22,7 @@ impl<A: UserApp> UserDoObject<A> {
             caller,
             user_agent,
             call,
+            failures: _,
         } = hop;
         if let Some(answer) = self.without_account(&call).await? {
             return Ok(answer);

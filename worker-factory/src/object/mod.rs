@@ -5,6 +5,7 @@
 mod account;
 pub(crate) mod data;
 mod dispatch;
+mod failures;
 mod orgs;
 mod passwords;
 pub(crate) mod sockets;
@@ -40,6 +41,9 @@ pub struct UserDoObject<A: UserApp> {
     alarm_at: Cell<Option<i64>>,
     /// Where the open sockets stand in the change feed, as this instance knows it.
     delivery: crate::realtime::Delivery,
+    /// Whether this instance has created the failed-login counter's table ([`failures`]); reset
+    /// when the account's storage is deleted.
+    failures_ready: Cell<bool>,
 }
 
 impl<A: UserApp> std::fmt::Debug for UserDoObject<A> {
@@ -71,6 +75,7 @@ impl<A: UserApp> UserDoObject<A> {
             core: RefCell::new(None),
             alarm_at: Cell::new(None),
             delivery: crate::realtime::Delivery::default(),
+            failures_ready: Cell::new(false),
         }
     }
 
@@ -121,7 +126,19 @@ impl<A: UserApp> UserDoObject<A> {
                 } else {
                     None
                 };
-                let result = self.dispatch(hop).await;
+                // The account's failed-login counter, before the call's first wait.
+                let result = match self.count_failure(&hop.call, hop.failures) {
+                    Ok(check) => {
+                        let result = self.dispatch(hop).await;
+                        let status = match &result {
+                            Ok(response) => response.status_code(),
+                            Err(e) => e.status(),
+                        };
+                        self.after_failure_check(check, status);
+                        result
+                    }
+                    Err(e) => Err(e),
+                };
                 // The alarm follows the tasks: read again only when the call changed them.
                 let changed = self
                     .core

@@ -115,6 +115,7 @@ impl AuthUser {
             orgs: None,
             caller: Some(self.claims.clone()),
             user_agent: String::new(),
+            failures: None,
             call: Call::App {
                 method: method.to_string(),
                 path: path.to_owned(),
@@ -165,6 +166,7 @@ impl UserDoWorker {
                     orgs: None,
                     caller: Some(claims),
                     user_agent,
+                    failures: None,
                     call,
                 };
                 forward::send(&stub, &hop, false).await
@@ -174,6 +176,7 @@ impl UserDoWorker {
                     orgs: None,
                     caller: Some(claims.clone()),
                     user_agent: String::new(),
+                    failures: None,
                     call: Call::Me,
                 };
                 let me = forward::send(&stub, &hop, false).await?;

@@ -130,6 +130,7 @@ pub(super) async fn send_invitation(
         orgs: None,
         caller: None,
         user_agent: String::new(),
+        failures: None,
         call: crate::hop::Call::Mail { mail },
     };
     match send(&stub, &hop, false).await {

@@ -247,28 +247,24 @@ impl UserDoWorker {
             body,
             caller: caller.as_ref(),
         })?;
-        let account = match (&limits, route.limit) {
-            (Some(limits), Some(bucket)) => {
-                let account = forward::account_id(&namespace, &target)?;
-                limits.before(bucket, &account).await?;
-                Some((limits, bucket, account))
-            }
-            _ => None,
-        };
+        if let (Some(limits), Some(bucket)) = (&limits, route.limit) {
+            limits
+                .before(bucket, || forward::account_id(&namespace, &target))
+                .await?;
+        }
         let stub = forward::stub(&namespace, &target)?;
         let hop = Hop {
             orgs: self.orgs.clone(),
             caller,
             user_agent: header(req.headers(), "user-agent").unwrap_or_default(),
+            // The account's failed logins are counted in its own object, in this trip.
+            failures: limits.as_ref().map(|_| settings.limits.login_failures),
             call,
         };
         let websocket = matches!(endpoint, Endpoint::WebSocket | Endpoint::OrgWebSocket);
         let mut response = forward::send(&stub, &hop, websocket).await?;
         if endpoint == Endpoint::OrgInvite && response.status_code() == 201 {
             response = forward::send_invitation(&namespace, response).await?;
-        }
-        if let Some((limits, bucket, account)) = &account {
-            limits.after(*bucket, account, response.status_code()).await;
         }
         match route.cookies {
             Cookies::Keep => Ok(response),

@@ -294,10 +294,13 @@ async fn run(
         .ok_or_else(|| Refused::new("invalid_request"))?;
     // Counted as a login of this IP, before the work with the provider.
     if let Some((limits, bucket)) = ctx.limits {
-        limits.before(bucket, "").await.map_err(|e| match e {
-            Error::RateLimited { .. } => Refused::new("rate_limited"),
-            other => Refused::because("provider_error", other),
-        })?;
+        limits
+            .before(bucket, || Ok(String::new()))
+            .await
+            .map_err(|e| match e {
+                Error::RateLimited { .. } => Refused::new("rate_limited"),
+                other => Refused::because("provider_error", other),
+            })?;
     }
     let provider = provider(ctx.env, id).map_err(|e| Refused::because("provider_error", e))?;
     let endpoints = endpoints(&provider)
@@ -628,6 +631,7 @@ async fn outcome(ctx: &Ctx<'_>, target: &Target, call: Call) -> Result<Outcome> 
         orgs: None,
         caller: None,
         user_agent: String::new(),
+        failures: None,
         call,
     };
     let mut response = super::forward::send(&stub, &hop, false).await?;
@@ -656,6 +660,7 @@ async fn index_get(ctx: &Ctx<'_>, identity: &ExternalIdentity) -> Result<Option<
         orgs: None,
         caller: None,
         user_agent: String::new(),
+        failures: None,
         call: Call::IdentityIndex { set: None },
     };
     let mut response = super::forward::send(&stub, &hop, false).await?;
@@ -671,6 +676,7 @@ async fn index_set(ctx: &Ctx<'_>, identity: &ExternalIdentity, user_id: &str) {
         orgs: None,
         caller: None,
         user_agent: String::new(),
+        failures: None,
         call: Call::IdentityIndex {
             set: Some(user_id.to_owned()),
         },
