@@ -113,6 +113,8 @@ try {
     if (named) f.functionName = `[${named[1].replace(/_[0-9a-f]{16}$/, '')}]`;
   }
   ws.close();
+  // The whole profile too, for Chrome DevTools or a script (target/bench/profile-<scenario>.cpuprofile).
+  writeFileSync(join(root, 'target', 'bench', `profile-${which}.cpuprofile`), JSON.stringify(profile));
 
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();

@@ -53,6 +53,8 @@ pub struct UserDo<S, P> {
     tables: table::Tables,
     /// A task was scheduled or cancelled since [`take_tasks_changed`](Self::take_tasks_changed).
     tasks_changed: std::cell::Cell<bool>,
+    /// The list endpoint's counts, while the database is unchanged.
+    counts: table::CountCache,
 }
 
 impl<S: Store, P: Platform> UserDo<S, P> {
@@ -80,6 +82,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             emitted: events::Emitted::default(),
             tables: table::Tables::default(),
             tasks_changed: std::cell::Cell::new(false),
+            counts: table::CountCache::default(),
         })
     }
 

@@ -32,11 +32,14 @@
 //! ```
 
 mod check;
+mod counts;
 mod evolve;
 pub mod query;
 mod rows;
 pub mod schema;
 mod typed;
+
+pub(crate) use counts::CountCache;
 
 use std::rc::Rc;
 

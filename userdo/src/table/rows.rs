@@ -236,7 +236,8 @@ impl<S: Store, P: Platform> UserDo<S, P> {
 
     /// How many rows the query's filters match, counted up to `cap`: `(count, false)` when that
     /// is all of them, `(cap, true)` when more match. What the HTTP list answers: a count that
-    /// costs at most `cap` index steps however large the table.
+    /// costs at most `cap` index steps however large the table, and nothing while the database
+    /// is unchanged since the same count (`table::counts`).
     pub fn count_rows_upto(
         &self,
         def: &TableDef,
@@ -244,9 +245,12 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         cap: i64,
     ) -> Result<(i64, bool)> {
         let built = query::build_count_upto(def, spec, cap)?;
-        let rows = self.store.query(&built.sql, &built.params)?;
-        let n = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
-        Ok(if n > cap { (cap, true) } else { (n, false) })
+        self.counts
+            .get_or_count(&self.store, &built.sql, &built.params, || {
+                let rows = self.store.query(&built.sql, &built.params)?;
+                let n = rows.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
+                Ok(if n > cap { (cap, true) } else { (n, false) })
+            })
     }
 
     /// How many rows the query's filters match (ignoring its order, limit and offset).

@@ -9,7 +9,7 @@ use validator::Validate;
 
 use crate::Since;
 use crate::error::Error;
-use crate::store::Value;
+use crate::store::{Store, Value};
 use crate::table::*;
 use crate::tests::support::{TestObject, object};
 
@@ -454,4 +454,36 @@ fn the_list_count_stops_at_its_cap_and_says_so() {
     assert_eq!(o.count_rows_upto(&def, &done, 5).unwrap(), (5, false));
     assert_eq!(o.count_rows_upto(&def, &done, 4).unwrap(), (4, true));
     assert_eq!(o.count_rows(&def, &done).unwrap(), 5);
+}
+
+#[test]
+fn the_list_count_follows_every_change_though_it_is_remembered() {
+    let o = todos();
+    let def = o.table_def("todos").unwrap();
+    let t = o.table::<Todo>().unwrap();
+    let done = QuerySpec::from_query_pairs(&def, [("where", "done:eq:true")]).unwrap();
+    let a = t.create(&todo("a", None)).unwrap();
+    let b = t.create(&todo("b", None)).unwrap();
+    assert_eq!(o.count_rows_upto(&def, &done, 100).unwrap(), (0, false));
+    t.update(&a.id, json!({ "done": true })).unwrap();
+    assert_eq!(o.count_rows_upto(&def, &done, 100).unwrap(), (1, false));
+    assert_eq!(o.count_rows_upto(&def, &done, 100).unwrap(), (1, false));
+    assert_eq!(o.count_rows_upto(&def, &done, 0).unwrap(), (0, true));
+    o.insert_rows(&def, vec![json!({ "title": "c", "done": true }); 3])
+        .unwrap();
+    assert_eq!(o.count_rows_upto(&def, &done, 100).unwrap(), (4, false));
+    t.delete(&a.id).unwrap();
+    assert_eq!(o.count_rows_upto(&def, &done, 100).unwrap(), (3, false));
+    // The application's own SQL on the table is seen too.
+    o.store()
+        .execute(
+            &format!(
+                "UPDATE \"{}\" SET data = json_set(data, '$.done', json('true'))",
+                def.sql_table()
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(o.count_rows_upto(&def, &done, 100).unwrap(), (4, false));
+    assert!(t.find_by_id(&b.id).unwrap().unwrap().row.done);
 }
