@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use validator::Validate;
-use worker::{Context, Env, Method, Request, Response, event};
+use worker::{Context, Env, Method, Request, Response, event, web_sys};
 use worker_factory::prelude::*; // UserApp, AppCtx, Vars, methods!, user_object!, Tables, Stored, ...
 
 /// A todo: the default worker's table, open to the signed-in user at `/api/tables/todos`.
@@ -301,8 +301,9 @@ user_object!(UserObject, DefaultApp);
 org_object!(OrgObject, Teams); // one Durable Object per organization, bound as ORGS
 limiter_object!(RateLimiter); // exact rate-limit counters
 
+// The runtime's own request (`web_sys::Request`): `serve` reads what it needs of it once.
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     UserDoWorker::new("USERDO") // the Durable Object binding name of your wrangler.toml
         // Answered in the worker, for a live session (confirmed in the user's object first).
         .route(Method::Get, "/api/hello", |_req, auth| async move {
@@ -331,7 +332,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
         )
         // Answered in the user's object by `DefaultApp::fetch`: one trip, the session checked there.
         .object_route(Method::Post, "/api/visits")
-        .fetch(req, env)
+        .serve(req, env)
         .await
 }
 

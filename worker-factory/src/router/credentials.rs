@@ -3,8 +3,9 @@
 
 use userdo::token::AccessClaims;
 use userdo::{Error, Result, Settings};
-use worker::{Headers, Method, Request, Response};
+use worker::{Headers, Method, Response};
 
+use super::ClientRequest;
 use crate::http::{HeaderSource, RequestUrl, TOKEN_COOKIE, cookie_in, origin_of};
 use crate::settings::env_value;
 
@@ -83,7 +84,7 @@ pub(super) fn access_token(
 /// The verified claims of the caller's access token (signature, expiry, kind); its session is
 /// checked in the user's object.
 pub(super) fn verified_caller(
-    req: &Request,
+    req: &impl ClientRequest,
     origins: &Origins<'_>,
     settings: &Settings,
     always_check_cookie_origin: bool,

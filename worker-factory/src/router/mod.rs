@@ -16,12 +16,13 @@ use std::future::Future;
 use std::rc::Rc;
 
 use userdo::{Error, Result};
-use worker::{Env, Method, Request, Response};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{Env, Headers, Method, Request, Response, web_sys};
 
 use crate::hop::Hop;
 use crate::http::{
-    REFRESH_COOKIE, RequestUrl, cookie, error_response, is_local_http, is_loopback_host, read_body,
-    require_json,
+    REFRESH_COOKIE, RequestUrl, cookie, declared_length, error_response, is_local_http,
+    is_loopback_host, json_media_type, read_body,
 };
 use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
 use crate::settings::settings_from_env;
@@ -147,16 +148,28 @@ impl UserDoWorker {
         self
     }
 
-    /// Answers a request. Every error becomes a JSON error response.
+    /// Answers a request. Every error becomes a JSON error response. [`serve`](Self::serve)
+    /// does the same with the runtime's own request, which saves a conversion per request.
     pub async fn fetch(&self, req: Request, env: Env) -> worker::Result<Response> {
-        let url = match RequestUrl::parse(req.inner().url()) {
+        self.serve(Clone::clone(req.inner()), env).await
+    }
+
+    /// [`fetch`](Self::fetch), for the runtime's own request: a `#[event(fetch)]` handler that
+    /// takes a `web_sys::Request` (the default worker's does). Building a `worker::Request` reads
+    /// the request's method, URL, headers and `cf` back from JavaScript, `cf` as a new object of
+    /// some 30 properties each time; the worker reads what it needs once, and builds a
+    /// `worker::Request` only for the application's worker routes and the sign-in providers'
+    /// endpoints.
+    pub async fn serve(&self, req: web_sys::Request, env: Env) -> worker::Result<Response> {
+        let req = Incoming::new(req);
+        let url = match RequestUrl::parse(req.raw.url()) {
             Ok(url) => url,
             Err(error) => return error_response(&error),
         };
         let allowed = allowed_origins(&env);
-        let origin = header(req.headers(), "origin");
+        let origin = header(&req.headers, "origin");
         let cors_origin = cors_origin(origin, &allowed);
-        let result = if req.method() == Method::Options {
+        let result = if req.method == Method::Options {
             preflight(cors_origin.as_deref())
         } else {
             let origins = Origins {
@@ -176,15 +189,15 @@ impl UserDoWorker {
         with_cors(response, cors_origin.as_deref())
     }
 
-    async fn handle(&self, mut req: Request, env: &Env, origins: &Origins<'_>) -> Result<Response> {
+    async fn handle(&self, req: Incoming, env: &Env, origins: &Origins<'_>) -> Result<Response> {
         let settings = settings_from_env(env)?;
         let url = origins.url;
-        let (endpoint, params) = match self.lookup(&req.method(), url.path())? {
+        let (endpoint, params) = match self.lookup(&req.method, url.path())? {
             Matched::Builtin(endpoint, params) => (endpoint, params),
             Matched::App(action, pattern) => {
                 let params = PathParams::of(&pattern, url.path())?;
                 return self
-                    .app_route(action, params, req, env, origins, &settings)
+                    .app_route(action, params, req.into_request(), env, origins, &settings)
                     .await;
             }
         };
@@ -208,7 +221,7 @@ impl UserDoWorker {
                 secure,
                 limits: limits.as_ref().zip(route.limit),
             };
-            return oauth::answer(endpoint, &params, &req, &ctx).await;
+            return oauth::answer(endpoint, &params, &req.into_request(), &ctx).await;
         }
         // A session is checked before the body is read: an unauthenticated request learns
         // nothing of the body's rules.
@@ -218,7 +231,7 @@ impl UserDoWorker {
             Auth::SessionOrRefresh => match verified_caller(&req, origins, &settings, false) {
                 Ok(caller) => Some(caller),
                 Err(Error::CsrfRejected) => return Err(Error::CsrfRejected),
-                Err(_) if cookie(req.headers(), REFRESH_COOKIE).is_some() => None,
+                Err(_) if cookie(&req.headers, REFRESH_COOKIE).is_some() => None,
                 Err(e) => return Err(e),
             },
             Auth::Socket if !has_ticket(url) => {
@@ -228,21 +241,15 @@ impl UserDoWorker {
         };
         let body = match route.body {
             Body::None => None,
-            Body::Json(limit) => {
-                require_json(&req)?;
-                Some(read_body(&mut req, limit).await?)
-            }
-            Body::OptionalJson(limit) if has_body(&req) => {
-                require_json(&req)?;
-                Some(read_body(&mut req, limit).await?)
-            }
+            Body::Json(limit) => Some(req.json_body(limit).await?),
+            Body::OptionalJson(limit) if has_body(&req) => Some(req.json_body(limit).await?),
             Body::OptionalJson(_) => None,
         };
         let (call, target) = parse::call(Parts {
             endpoint,
             params,
             url,
-            headers: req.headers(),
+            headers: &req.headers,
             origins,
             body,
             caller: caller.as_ref(),
@@ -256,7 +263,7 @@ impl UserDoWorker {
         let hop = Hop {
             orgs: self.orgs.clone(),
             caller,
-            user_agent: header(req.headers(), "user-agent").unwrap_or_default(),
+            user_agent: header(&req.headers, "user-agent").unwrap_or_default(),
             // The account's failed logins are counted in its own object, in this trip.
             failures: limits.as_ref().map(|_| settings.limits.login_failures),
             call,
@@ -277,7 +284,7 @@ impl UserDoWorker {
     fn limits<'s>(
         &self,
         env: &Env,
-        req: &Request,
+        req: &Incoming,
         settings: &'s userdo::Settings,
     ) -> Result<Option<Limits<'s>>> {
         let Some(binding) = &self.limiter else {
@@ -289,7 +296,7 @@ impl UserDoWorker {
                  worker_factory::limiter_object!, or call dangerous_without_rate_limits()"
             ))
         })?;
-        let ip = header(req.headers(), "cf-connecting-ip");
+        let ip = header(&req.headers, "cf-connecting-ip");
         Ok(Some(Limits::new(namespace, settings, ip.as_deref())))
     }
 
@@ -346,7 +353,74 @@ fn has_ticket(url: &RequestUrl) -> bool {
 }
 
 /// Whether the request carries a body at all (`Content-Length` above 0, or a `Content-Type`).
-fn has_body(req: &Request) -> bool {
+fn has_body(req: &impl ClientRequest) -> bool {
     header(req.headers(), "content-length").is_some_and(|l| l.trim() != "0")
         || req.headers().has("content-type").unwrap_or(false)
+}
+
+/// What the worker reads of the client's request: its method and headers.
+pub(super) trait ClientRequest {
+    fn headers(&self) -> &Headers;
+    fn method(&self) -> Method;
+}
+
+impl ClientRequest for Request {
+    fn headers(&self) -> &Headers {
+        Request::headers(self)
+    }
+
+    fn method(&self) -> Method {
+        Request::method(self)
+    }
+}
+
+/// The client's request as the runtime gave it, with its method and headers read once
+/// ([`UserDoWorker::serve`]).
+pub(super) struct Incoming {
+    raw: web_sys::Request,
+    method: Method,
+    headers: Headers,
+}
+
+impl ClientRequest for Incoming {
+    fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    fn method(&self) -> Method {
+        self.method.clone()
+    }
+}
+
+impl Incoming {
+    fn new(raw: web_sys::Request) -> Self {
+        Self {
+            method: Method::from(raw.method()),
+            headers: Headers(raw.headers()),
+            raw,
+        }
+    }
+
+    /// The `worker::Request` of it, for the routes whose handlers take one.
+    fn into_request(self) -> Request {
+        Request::from(self.raw)
+    }
+
+    /// The body, which must be JSON (415) of at most `limit` bytes (413), as [`read_body`]
+    /// reads it: in one piece when its length is declared, else as a stream.
+    async fn json_body(&self, limit: usize) -> Result<Vec<u8>> {
+        json_media_type(header(&self.headers, "content-type").as_deref())?;
+        let declared = header(&self.headers, "content-length");
+        declared_length(declared.as_deref(), limit)?;
+        if declared.is_none() {
+            return read_body(&mut Request::from(Clone::clone(&self.raw)), limit).await;
+        }
+        let promise = self.raw.array_buffer().map_err(worker::Error::from)?;
+        let buffer = JsFuture::from(promise).await.map_err(worker::Error::from)?;
+        let body = js_sys::Uint8Array::new(&buffer).to_vec();
+        if body.len() > limit {
+            return Err(Error::PayloadTooLarge { limit });
+        }
+        Ok(body)
+    }
 }
