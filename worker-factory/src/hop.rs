@@ -52,8 +52,8 @@ pub(crate) struct Hop {
     /// The client's `User-Agent`, kept with a new session.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(crate) user_agent: String,
-    /// The limit of the account's failed logins, when the worker runs with rate limits: the
-    /// object counts a password check against it ([`RateBucket::Login`] and
+    /// The limit of the account's failed logins, sent with the calls it concerns when the
+    /// worker runs with rate limits: the object counts a password check against it ([`RateBucket::Login`] and
     /// [`RateBucket::Password`]) and lifts it after a reset ([`RateBucket::Unlock`]).
     ///
     /// [`RateBucket::Login`]: crate::routes::RateBucket::Login

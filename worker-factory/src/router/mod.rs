@@ -24,7 +24,7 @@ use crate::http::{
     REFRESH_COOKIE, RequestUrl, cookie, declared_length, error_response, is_local_http,
     is_loopback_host, json_media_type, read_body,
 };
-use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
+use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, RateBucket, Verb};
 use crate::settings::settings_from_env;
 use credentials::{
     Origins, allowed_origins, cors_origin, header, preflight, verified_caller, with_cors,
@@ -265,7 +265,12 @@ impl UserDoWorker {
             caller,
             user_agent: header(&req.headers, "user-agent").unwrap_or_default(),
             // The account's failed logins are counted in its own object, in this trip.
-            failures: limits.as_ref().map(|_| settings.limits.login_failures),
+            failures: match (&limits, route.limit) {
+                (Some(_), Some(RateBucket::Login | RateBucket::Password | RateBucket::Unlock)) => {
+                    Some(settings.limits.login_failures)
+                }
+                _ => None,
+            },
             call,
         };
         let websocket = matches!(endpoint, Endpoint::WebSocket | Endpoint::OrgWebSocket);
