@@ -103,18 +103,40 @@ pub(crate) fn json_media_type(content_type: Option<&str>) -> Result<(), Error> {
 /// or while streaming), so an oversized body is never buffered whole nor parsed. A body of a
 /// declared length is read in one piece; one without (chunked) is streamed.
 pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error> {
-    let too_large = Error::PayloadTooLarge { limit };
-    let declared = req.headers().header("content-length");
-    declared_length(declared.as_deref(), limit)?;
-    if declared.is_some() {
-        // The runtime delivers exactly the declared length, which is within the limit: one
-        // read of the whole body, rather than a JavaScript stream read per chunk.
-        let body = req.bytes().await?;
-        if body.len() > limit {
-            return Err(too_large);
-        }
-        return Ok(body);
+    match read_declared_body(req.inner(), req.headers(), limit).await? {
+        Some(body) => Ok(body),
+        None => read_streamed_body(req, limit).await,
     }
+}
+
+/// The body of the runtime's request `raw` (with `headers`, its headers) in one piece, when its
+/// length is declared; `None` when it is not (then [`read_streamed_body`]). 413 for a declared
+/// length above `limit` or not a number.
+pub(crate) async fn read_declared_body(
+    raw: &worker::web_sys::Request,
+    headers: &Headers,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, Error> {
+    let declared = headers.header("content-length");
+    declared_length(declared.as_deref(), limit)?;
+    if declared.is_none() {
+        return Ok(None);
+    }
+    // The runtime delivers exactly the declared length, which is within the limit: one read of
+    // the whole body, rather than a JavaScript stream read per chunk.
+    let promise = raw.array_buffer().map_err(worker::Error::from)?;
+    let buffer = worker::wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(worker::Error::from)?;
+    let body = js_sys::Uint8Array::new(&buffer).to_vec();
+    if body.len() > limit {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    Ok(Some(body))
+}
+
+/// A body without a declared length, chunk by chunk, failing with 413 past `limit` bytes.
+pub(crate) async fn read_streamed_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error> {
     let mut body = Vec::new();
     let Ok(mut stream) = req.stream() else {
         return Ok(body);
@@ -122,7 +144,7 @@ pub async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, Error
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         if body.len() + chunk.len() > limit {
-            return Err(too_large);
+            return Err(Error::PayloadTooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }

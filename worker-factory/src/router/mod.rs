@@ -16,15 +16,14 @@ use std::future::Future;
 use std::rc::Rc;
 
 use userdo::{Error, Result};
-use worker::wasm_bindgen_futures::JsFuture;
 use worker::{Env, Headers, Method, Request, Response, web_sys};
 
 use crate::hop::Hop;
 use crate::http::{
-    REFRESH_COOKIE, RequestUrl, cookie, declared_length, error_response, is_local_http,
-    is_loopback_host, json_media_type, read_body,
+    REFRESH_COOKIE, RequestUrl, cookie, error_response, is_local_http, is_loopback_host,
+    json_media_type, read_declared_body, read_streamed_body,
 };
-use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, RateBucket, Verb};
+use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
 use crate::settings::settings_from_env;
 use credentials::{
     Origins, allowed_origins, cors_origin, header, preflight, verified_caller, with_cors,
@@ -265,12 +264,10 @@ impl UserDoWorker {
             caller,
             user_agent: header(&req.headers, "user-agent").unwrap_or_default(),
             // The account's failed logins are counted in its own object, in this trip.
-            failures: match (&limits, route.limit) {
-                (Some(_), Some(RateBucket::Login | RateBucket::Password | RateBucket::Unlock)) => {
-                    Some(settings.limits.login_failures)
-                }
-                _ => None,
-            },
+            failures: route
+                .limit
+                .filter(|bucket| limits.is_some() && bucket.concerns_failed_logins())
+                .map(|_| settings.limits.login_failures),
             call,
         };
         let websocket = matches!(endpoint, Endpoint::WebSocket | Endpoint::OrgWebSocket);
@@ -411,21 +408,14 @@ impl Incoming {
         Request::from(self.raw)
     }
 
-    /// The body, which must be JSON (415) of at most `limit` bytes (413), as [`read_body`]
-    /// reads it: in one piece when its length is declared, else as a stream.
+    /// The body, which must be JSON (415) of at most `limit` bytes (413), read as
+    /// [`read_body`](crate::http::read_body) reads it.
     async fn json_body(&self, limit: usize) -> Result<Vec<u8>> {
         json_media_type(header(&self.headers, "content-type").as_deref())?;
-        let declared = header(&self.headers, "content-length");
-        declared_length(declared.as_deref(), limit)?;
-        if declared.is_none() {
-            return read_body(&mut Request::from(Clone::clone(&self.raw)), limit).await;
+        match read_declared_body(&self.raw, &self.headers, limit).await? {
+            Some(body) => Ok(body),
+            // A chunked body: streamed through a `worker::Request` (a rare request).
+            None => read_streamed_body(&mut Request::from(Clone::clone(&self.raw)), limit).await,
         }
-        let promise = self.raw.array_buffer().map_err(worker::Error::from)?;
-        let buffer = JsFuture::from(promise).await.map_err(worker::Error::from)?;
-        let body = js_sys::Uint8Array::new(&buffer).to_vec();
-        if body.len() > limit {
-            return Err(Error::PayloadTooLarge { limit });
-        }
-        Ok(body)
     }
 }

@@ -114,6 +114,14 @@ pub enum RateBucket {
     SignIn,
 }
 
+impl RateBucket {
+    /// Whether the bucket's calls touch the account's failed-login counter (counted and
+    /// refunded, or lifted), which the account's own object keeps.
+    pub(crate) fn concerns_failed_logins(self) -> bool {
+        matches!(self, Self::Login | Self::Password | Self::Unlock)
+    }
+}
+
 /// What a successful request does to the user's sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
