@@ -13,12 +13,16 @@ use userdo::{Error, Result};
 use worker::{Headers, Method, Response, Stub};
 
 /// Sends the serialized hop `text` to the object of `stub`. The request is built from scratch,
-/// so no header of the client's (spoofed or not) reaches the object; a WebSocket upgrade carries
-/// the hop in a header.
+/// so no header of the client's (spoofed or not) reaches the object. A WebSocket upgrade, and
+/// any hop that fits a header ([`fits_header`]), carries the hop in a header of a `GET`: the
+/// object reads it at once, with no body stream to make here and none to wait for there. A larger
+/// hop is the body of a `POST`.
 pub(crate) async fn send_text(stub: &Stub, text: &str, websocket: bool) -> Result<Response> {
     let headers = Headers::new();
-    let req = if websocket {
-        headers.set("upgrade", "websocket")?;
+    let req = if websocket || fits_header(text) {
+        if websocket {
+            headers.set("upgrade", "websocket")?;
+        }
         headers.set(HOP_HEADER, text)?;
         new_request(HOP_URL, Method::Get, &headers, None)?
     } else {
@@ -34,8 +38,21 @@ pub(crate) async fn send<T: Serialize>(stub: &Stub, hop: &T, websocket: bool) ->
     send_text(stub, &text, websocket).await
 }
 
-/// The header that carries the hop of a WebSocket upgrade (a `GET` has no body).
+/// The header that carries a hop sent as a `GET` (a WebSocket upgrade's, and every small one).
 pub(crate) const HOP_HEADER: &str = "x-userdo-hop";
+
+/// The longest hop sent in a header: well under the runtime's limits on a request's headers,
+/// and above nearly every call but a batch insert or a large row or value.
+pub(crate) const HOP_HEADER_MAX: usize = 8 * 1024;
+
+/// Whether the hop `text` can travel as a header value unchanged: at most [`HOP_HEADER_MAX`]
+/// bytes of printable ASCII. JSON escapes every control character, and its text starts with `{`
+/// or `"` and ends with `}` or `"`, so the value has no whitespace at either end to be trimmed;
+/// a hop with any other byte (a value with non-ASCII text, say) goes as a body, whose bytes
+/// arrive exactly.
+pub(crate) fn fits_header(text: &str) -> bool {
+    text.len() <= HOP_HEADER_MAX && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
 /// The URL every hop is sent to; the object reads the hop, not the path.
 pub(crate) const HOP_URL: &str = "https://userdo.internal/hop";
 
@@ -421,4 +438,34 @@ pub(crate) struct OrgHop {
     pub(crate) caller: userdo::org::Caller,
     /// What to do.
     pub(crate) op: OrgOp,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn small_ascii_hops_fit_a_header_and_others_go_as_a_body() {
+        let hop = Hop {
+            orgs: None,
+            caller: None,
+            user_agent: "curl/8".into(),
+            failures: None,
+            call: Call::Me,
+        };
+        let text = serde_json::to_string(&hop).unwrap();
+        assert!(fits_header(&text), "{text}");
+        // JSON escapes control characters, so a value with a newline still fits.
+        let escaped = serde_json::to_string(&serde_json::json!({"v": "a\nb\r\u{0}\t"})).unwrap();
+        assert!(fits_header(&escaped), "{escaped}");
+        // Text a header would change or refuse goes as a body.
+        let unicode = serde_json::to_string(&serde_json::json!({"v": "café"})).unwrap();
+        assert!(!fits_header(&unicode));
+        assert!(!fits_header("{\"v\":\"\u{7f}\"}"));
+        let long = format!("\"{}\"", "a".repeat(HOP_HEADER_MAX - 2));
+        assert!(fits_header(&long));
+        let longer = format!("\"{}\"", "a".repeat(HOP_HEADER_MAX - 1));
+        assert!(!fits_header(&longer));
+    }
 }
