@@ -273,14 +273,13 @@ pub(crate) fn json_text(status: u16, text: String) -> worker::Result<Response> {
     Ok(response)
 }
 
-/// A response whose headers can be changed (those from a stub are immutable).
+/// A response whose headers can be changed (those from a stub are immutable): a copy of its
+/// headers, made by the runtime in one call rather than one entry at a time.
 pub(crate) fn mutable(response: Response) -> worker::Result<Response> {
-    let headers = Headers::new();
-    for (k, v) in response.headers().entries() {
-        headers.append(&k, &v)?;
-    }
+    let headers = worker::web_sys::Headers::new_with_headers(&response.headers().0)
+        .map_err(worker::Error::from)?;
     let status = response.status_code();
-    Ok(response.with_headers(headers).with_status(status))
+    Ok(response.with_headers(Headers(headers)).with_status(status))
 }
 
 #[cfg(test)]
