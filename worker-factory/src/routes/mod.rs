@@ -206,6 +206,11 @@ macro_rules! routes {
             /// Every endpoint, in the order of the table.
             pub const ALL: &'static [Endpoint] = &[$(Endpoint::$name),*];
 
+            /// Every endpoint with its method and path, in the order of the table: what
+            /// [`lookup`] scans on every request.
+            const PATHS: &'static [(Endpoint, Verb, &'static str)] =
+                &[$((Endpoint::$name, Verb::$verb, $path)),*];
+
             /// Its row of the contract.
             pub const fn route(self) -> Route {
                 match self {
@@ -371,6 +376,12 @@ pub fn matches(pattern: &str, path: &str) -> bool {
 /// The raw (still percent-encoded) values of the `{param}` segments of `pattern` in `path`, in
 /// order, or `None` when the path does not fit.
 pub fn captures<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    // Every path that fits begins with the pattern's text before its first parameter: one
+    // comparison turns nearly every other endpoint away before any split.
+    let literal = pattern.find('{').map_or(pattern, |i| &pattern[..i]);
+    if !path.starts_with(literal) {
+        return None;
+    }
     let mut want = pattern.split('/');
     let mut got = path.split('/');
     let mut params = Vec::new();
@@ -407,11 +418,10 @@ pub enum Lookup<'p> {
 /// Finds the endpoint of `verb` and `path`.
 pub fn lookup(verb: Verb, path: &str) -> Lookup<'_> {
     let mut other_method = false;
-    for endpoint in Endpoint::ALL {
-        let route = endpoint.route();
-        if let Some(params) = captures(route.path, path) {
-            if route.verb == verb {
-                return Lookup::Found(*endpoint, params);
+    for &(endpoint, endpoint_verb, pattern) in Endpoint::PATHS {
+        if let Some(params) = captures(pattern, path) {
+            if endpoint_verb == verb {
+                return Lookup::Found(endpoint, params);
             }
             other_method = true;
         }

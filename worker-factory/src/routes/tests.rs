@@ -62,3 +62,48 @@ fn routes_that_set_cookies_answer_tokens_and_the_ones_that_end_sessions_say_so()
         }
     }
 }
+
+#[test]
+fn the_scanned_table_is_the_route_table() {
+    assert_eq!(Endpoint::PATHS.len(), Endpoint::ALL.len());
+    for (e, (endpoint, verb, path)) in Endpoint::ALL.iter().zip(Endpoint::PATHS) {
+        assert_eq!(e, endpoint);
+        assert_eq!(e.route().verb, *verb);
+        assert_eq!(e.route().path, *path);
+    }
+}
+
+/// Segment by segment, without the literal-prefix check [`captures`] starts with: the oracle.
+fn captures_by_segments<'p>(pattern: &str, path: &'p str) -> Option<Vec<&'p str>> {
+    let (want, got): (Vec<_>, Vec<_>) = (pattern.split('/').collect(), path.split('/').collect());
+    if want.len() != got.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (w, g) in want.iter().zip(got) {
+        if w.starts_with('{') && w.ends_with('}') {
+            if g.is_empty() {
+                return None;
+            }
+            params.push(g);
+        } else if *w != g {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+proptest::proptest! {
+    #[test]
+    fn the_prefix_check_changes_no_answer(
+        segments in proptest::collection::vec(
+            proptest::sample::select(vec!["", "api", "kv", "me", "tables", "todos", "x", "{", "sessions", "revoke-others", "orgs", "batch"]),
+            0..6,
+        ),
+    ) {
+        let path = format!("/{}", segments.join("/"));
+        for (_, _, pattern) in Endpoint::PATHS {
+            proptest::prop_assert_eq!(captures(pattern, &path), captures_by_segments(pattern, &path), "{} {}", pattern, path);
+        }
+    }
+}
