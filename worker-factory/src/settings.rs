@@ -1,12 +1,13 @@
 //! Settings read from the worker's environment, cached per isolate.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use userdo::{Result, Settings};
 use worker::Env;
 
 thread_local! {
-    static CACHED: RefCell<Option<Settings>> = const { RefCell::new(None) };
+    static CACHED: RefCell<Option<Rc<Settings>>> = const { RefCell::new(None) };
 }
 
 /// A variable or secret by name (secrets first, so `.dev.vars` and `wrangler secret` both work).
@@ -20,10 +21,15 @@ pub fn env_value(env: &Env, name: &str) -> Option<String> {
 /// The deployment's settings. Variables do not change within an isolate, so a successful read is
 /// kept; a failed one (for example a missing `JWT_SECRET`) is retried at the next request.
 pub fn settings_from_env(env: &Env) -> Result<Settings> {
+    shared_settings(env).map(|settings| (*settings).clone())
+}
+
+/// [`settings_from_env`] without the copy: the router reads them on every request.
+pub(crate) fn shared_settings(env: &Env) -> Result<Rc<Settings>> {
     if let Some(settings) = CACHED.with(|c| c.borrow().clone()) {
         return Ok(settings);
     }
-    let settings = Settings::from_vars(|name| env_value(env, name))?;
-    CACHED.with(|c| *c.borrow_mut() = Some(settings.clone()));
+    let settings = Rc::new(Settings::from_vars(|name| env_value(env, name))?);
+    CACHED.with(|c| *c.borrow_mut() = Some(Rc::clone(&settings)));
     Ok(settings)
 }

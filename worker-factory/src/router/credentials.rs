@@ -1,6 +1,9 @@
 //! Who is calling: the access token (bearer header or cookie), the CSRF check on cookie-borne
 //! state changes, and the CORS answers for allowed origins.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use userdo::token::AccessClaims;
 use userdo::{Error, Result, Settings};
 use worker::{Headers, Method, Response};
@@ -10,8 +13,20 @@ use crate::http::{HeaderSource, RequestUrl, TOKEN_COOKIE, cookie_in, origin_of};
 use crate::settings::env_value;
 
 /// The origins of `ALLOWED_ORIGINS`, without trailing slashes.
-pub(super) fn allowed_origins(env: &worker::Env) -> Vec<String> {
-    parse_origins(&env_value(env, "ALLOWED_ORIGINS").unwrap_or_default())
+///
+/// Read once per isolate, as the settings are ([`settings_from_env`](crate::settings_from_env)):
+/// variables do not change within one.
+pub(super) fn allowed_origins(env: &worker::Env) -> Rc<[String]> {
+    thread_local! {
+        static ALLOWED: RefCell<Option<Rc<[String]>>> = const { RefCell::new(None) };
+    }
+    if let Some(allowed) = ALLOWED.with(|a| a.borrow().clone()) {
+        return allowed;
+    }
+    let allowed: Rc<[String]> =
+        parse_origins(&env_value(env, "ALLOWED_ORIGINS").unwrap_or_default()).into();
+    ALLOWED.with(|a| *a.borrow_mut() = Some(Rc::clone(&allowed)));
+    allowed
 }
 
 /// A comma list of origins: each trimmed, without trailing slashes, empty ones left out.

@@ -24,7 +24,7 @@ use crate::http::{
     json_media_type, read_declared_body, read_streamed_body,
 };
 use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
-use crate::settings::settings_from_env;
+use crate::settings::shared_settings;
 use credentials::{
     Origins, allowed_origins, cors_origin, header, preflight, verified_caller, with_cors,
 };
@@ -189,7 +189,7 @@ impl UserDoWorker {
     }
 
     async fn handle(&self, req: Incoming, env: &Env, origins: &Origins<'_>) -> Result<Response> {
-        let settings = settings_from_env(env)?;
+        let settings = shared_settings(env)?;
         let url = origins.url;
         let (endpoint, params) = match self.lookup(&req.method, url.path())? {
             Matched::Builtin(endpoint, params) => (endpoint, params),
