@@ -203,7 +203,7 @@ impl UserDoWorker {
         let route = endpoint.route();
         let secure = !is_local_http(url);
         let namespace = env.durable_object(&self.binding)?;
-        let limits = self.limits(env, &req, &settings)?;
+        let limits = self.limits(env, &req, &settings, route.limit.is_some())?;
         // Development routes exist only with DEV_OUTBOX, and only for requests to this machine:
         // a deploy that sets it by mistake still does not show them.
         if route.dev_only
@@ -283,11 +283,15 @@ impl UserDoWorker {
         }
     }
 
+    /// The rate limits of a request, when the worker counts them and the endpoint is `limited`
+    /// (the client's IP is read and keyed only then). A missing limiter binding fails every
+    /// request, limited or not.
     fn limits<'s>(
         &self,
         env: &Env,
         req: &Incoming,
         settings: &'s userdo::Settings,
+        limited: bool,
     ) -> Result<Option<Limits<'s>>> {
         let Some(binding) = &self.limiter else {
             return Ok(None);
@@ -298,6 +302,9 @@ impl UserDoWorker {
                  worker_factory::limiter_object!, or call dangerous_without_rate_limits()"
             ))
         })?;
+        if !limited {
+            return Ok(None);
+        }
         let ip = header(&req.headers, "cf-connecting-ip");
         Ok(Some(Limits::new(namespace, settings, ip.as_deref())))
     }
