@@ -16,6 +16,13 @@
 // the reset comes before the stale instance is read, not after. Every other property of an
 // instance that is not a method of its class is the inner instance's own, read and written
 // through accessors.
+//
+// It also makes js-sys's future queue schedule its ticks with a resolved promise's `then`, the
+// fallback js-sys has for runtimes without `queueMicrotask`: under wrangler dev one
+// `queueMicrotask` took 45 µs against 0.7 µs for a `then` (200,000 of each in one request), and
+// the queue schedules several per request. Its probe of `globalThis.queueMicrotask` answers
+// `undefined`; the glue's other use of the global is then never called. A critical error in a
+// tick is then a rejection, not an uncaught exception, so the shim listens for both.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,6 +42,12 @@ const start = source.indexOf('\nvar instanceProxyHooks = {');
 const exportAt = source.lastIndexOf('\nexport {');
 if (start < 0 || exportAt < start) fail('the shim\'s Proxy hooks were not found');
 const hooks = source.slice(start, exportAt);
+
+// js-sys's probe: `const ret = arg0.queueMicrotask; return ret;` on the global object.
+const probe = /(__wbg_queueMicrotask_[0-9a-f]+: function\((\w+)\) \{\n\s*const ret = )\2\.queueMicrotask;/g;
+const probes = [...source.matchAll(probe)];
+if (probes.length !== 1) fail(`expected one probe of queueMicrotask in the glue, found ${probes.length}`);
+const glue = source.slice(0, start).replace(probe, '$1void 0;');
 const exportList = source.slice(exportAt);
 
 // `var shim_default = new Proxy(Entrypoint, classProxyHooks);` and one line per exported class.
@@ -48,6 +61,9 @@ for (const name of ['checkReinitialize', 'handleMaybeCritical', 'initState', 'En
 
 const lean = `
 // The lean shim (scripts/lean-shim.mjs): no Proxy per instance or per call.
+addEventListener("unhandledrejection", (e) => {
+  handleMaybeCritical(e.reason);
+});
 function leanCall(fn, self, args) {
   checkReinitialize();
   try {
@@ -120,6 +136,6 @@ function leanClass(Inner) {
 ${wrapped.map(([, name, inner]) => name === 'shim_default' ? `var shim_default = ${inner};` : `var ${name} = leanClass(${inner});`).join('\n')}
 `;
 
-writeFileSync(file, source.slice(0, start) + lean + exportList);
+writeFileSync(file, glue + lean + exportList);
 const esbuild = process.env.ESBUILD_BIN ?? join(root, 'node_modules', '@esbuild', 'linux-x64', 'bin', 'esbuild');
 execFileSync(esbuild, [file, '--minify', '--format=esm', `--outfile=${file}`, '--allow-overwrite', '--log-level=warning'], { stdio: 'inherit' });
