@@ -41,6 +41,7 @@ host-test:
 build:
 	USERDO_WASM_OPT=1 bash scripts/build-worker.sh
 	bash scripts/build-worker.sh examples/multi-tenant
+	bash scripts/build-worker.sh e2e/panic-worker
 
 deploy-check:
 	CI=true bash scripts/deploy-check.sh

@@ -224,7 +224,7 @@ export const testVars = () => ({
 });
 
 async function main() {
-  for (const crate of ['examples/default', 'examples/multi-tenant']) {
+  for (const crate of ['examples/default', 'examples/multi-tenant', 'e2e/panic-worker']) {
     if (process.env.USERDO_SKIP_BUILD !== '1' || !existsSync(join(root, crate, 'build/index.js'))) {
       const build = spawnSync('bash', [join(root, 'scripts/build-worker.sh'), crate], { cwd: root, stdio: 'inherit', env: toolEnv() });
       if (build.status !== 0) process.exit(build.status ?? 1);
