@@ -85,4 +85,4 @@ soak: install
 # Build outputs only: the dev data in $(PERSIST_DIR) and .dev.vars stay.
 clean:
 	cargo clean
-	rm -rf examples/default/build examples/multi-tenant/build dist e2e/artifacts
+	rm -rf examples/default/build examples/multi-tenant/build e2e/panic-worker/build dist e2e/artifacts
