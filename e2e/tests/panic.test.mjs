@@ -61,12 +61,12 @@ describe('after a panic', () => {
 
     // A panic in the object, before any wait and after one.
     for (const path of ['/object/panic', '/object/panic-later']) {
-      const before = resets();
+      const earlier = resets();
       const failed = await get(path, 3000);
       assert.ok(failed.status === 0 || failed.status >= 500, `${path}: ${JSON.stringify(failed)}`);
       assert.deepEqual((await get('/object/count')).json, { calls: 1 }, `after ${path}`);
       assert.deepEqual((await get('/ok')).json, { ok: true }, `after ${path}`);
-      await resetsReach(before + 1);
+      await resetsReach(earlier + 1);
     }
   });
 });

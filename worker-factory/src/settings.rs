@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::thread::LocalKey;
 
 use userdo::{Result, Settings};
 use worker::Env;
@@ -26,10 +27,21 @@ pub fn settings_from_env(env: &Env) -> Result<Settings> {
 
 /// [`settings_from_env`] without the copy: the router reads them on every request.
 pub(crate) fn shared_settings(env: &Env) -> Result<Rc<Settings>> {
-    if let Some(settings) = CACHED.with(|c| c.borrow().clone()) {
-        return Ok(settings);
+    once_per_isolate(&CACHED, || {
+        Settings::from_vars(|name| env_value(env, name)).map(Rc::new)
+    })
+}
+
+/// The value kept in `cell`, or `read`'s, kept there when it succeeds: for what is read from
+/// the environment, whose variables do not change within an isolate.
+pub(crate) fn once_per_isolate<T: Clone + 'static>(
+    cell: &'static LocalKey<RefCell<Option<T>>>,
+    read: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    if let Some(value) = cell.with(|c| c.borrow().clone()) {
+        return Ok(value);
     }
-    let settings = Rc::new(Settings::from_vars(|name| env_value(env, name))?);
-    CACHED.with(|c| *c.borrow_mut() = Some(Rc::clone(&settings)));
-    Ok(settings)
+    let value = read()?;
+    cell.with(|c| *c.borrow_mut() = Some(value.clone()));
+    Ok(value)
 }

@@ -10,7 +10,7 @@ use worker::{Headers, Method, Response};
 
 use super::ClientRequest;
 use crate::http::{HeaderSource, RequestUrl, TOKEN_COOKIE, cookie_in, origin_of};
-use crate::settings::env_value;
+use crate::settings::{env_value, once_per_isolate};
 
 /// The origins of `ALLOWED_ORIGINS`, without trailing slashes.
 ///
@@ -20,13 +20,8 @@ pub(super) fn allowed_origins(env: &worker::Env) -> Rc<[String]> {
     thread_local! {
         static ALLOWED: RefCell<Option<Rc<[String]>>> = const { RefCell::new(None) };
     }
-    if let Some(allowed) = ALLOWED.with(|a| a.borrow().clone()) {
-        return allowed;
-    }
-    let allowed: Rc<[String]> =
-        parse_origins(&env_value(env, "ALLOWED_ORIGINS").unwrap_or_default()).into();
-    ALLOWED.with(|a| *a.borrow_mut() = Some(Rc::clone(&allowed)));
-    allowed
+    let read = || Ok(parse_origins(&env_value(env, "ALLOWED_ORIGINS").unwrap_or_default()).into());
+    once_per_isolate(&ALLOWED, read).unwrap_or_default()
 }
 
 /// A comma list of origins: each trimmed, without trailing slashes, empty ones left out.
