@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use userdo::token::AccessClaims;
 
-use crate::http::new_request;
+use crate::http::new_raw_request;
 use crate::routes::Endpoint;
+use js_sys::futures::JsFuture;
 use userdo::{Error, Result};
-use worker::{Headers, Method, Response, Stub};
+use wasm_bindgen::JsCast;
+use worker::{Headers, Method, Request, Response, Stub, web_sys};
 
 /// Sends the serialized hop `text` to the object of `stub`. The request is built from scratch,
 /// so no header of the client's (spoofed or not) reaches the object. A WebSocket upgrade, and
@@ -18,24 +20,54 @@ use worker::{Headers, Method, Response, Stub};
 /// object reads it at once, with no body stream to make here and none to wait for there. A larger
 /// hop is the body of a `POST`.
 pub(crate) async fn send_text(stub: &Stub, text: &str, websocket: bool) -> Result<Response> {
+    let req = hop_request(text, websocket)?;
+    Ok(stub.fetch_with_request(Request::from(req)).await?)
+}
+
+/// [`send_text`], answered with the runtime's own response: nothing of it is read back into
+/// wasm, for an answer that goes to the client as it is ([`Hop::cors`]).
+pub(crate) async fn send_text_raw(
+    stub: Stub,
+    text: &str,
+    websocket: bool,
+) -> Result<web_sys::Response> {
+    let req = hop_request(text, websocket)?;
+    let object: worker::worker_sys::DurableObject = stub.into_rpc();
+    let promise = object
+        .fetch_with_request(&req)
+        .map_err(worker::Error::from)?;
+    let answer = JsFuture::from(promise).await.map_err(worker::Error::from)?;
+    Ok(answer.unchecked_into())
+}
+
+/// The request that carries the hop `text` ([`send_text`]).
+fn hop_request(text: &str, websocket: bool) -> Result<web_sys::Request> {
     let headers = Headers::new();
     let req = if websocket || fits_header(text) {
         if websocket {
             headers.set("upgrade", "websocket")?;
         }
         headers.set(HOP_HEADER, text)?;
-        new_request(HOP_URL, Method::Get, &headers, None)?
+        new_raw_request(HOP_URL, Method::Get, &headers, None)?
     } else {
         headers.set("content-type", "application/json")?;
-        new_request(HOP_URL, Method::Post, &headers, Some(text))?
+        new_raw_request(HOP_URL, Method::Post, &headers, Some(text))?
     };
-    Ok(stub.fetch_with_request(req).await?)
+    Ok(req)
 }
 
 /// Serializes and sends a hop (a [`Hop`] or an [`OrgHop`]).
 pub(crate) async fn send<T: Serialize>(stub: &Stub, hop: &T, websocket: bool) -> Result<Response> {
-    let text = serde_json::to_string(hop).map_err(|e| Error::internal_from("hop", e))?;
-    send_text(stub, &text, websocket).await
+    send_text(stub, &to_text(hop)?, websocket).await
+}
+
+/// Serializes and sends a hop whose answer goes back to the client as it is ([`send_text_raw`]).
+pub(crate) async fn send_raw(stub: Stub, hop: &Hop, websocket: bool) -> Result<web_sys::Response> {
+    send_text_raw(stub, &to_text(hop)?, websocket).await
+}
+
+fn to_text<T: Serialize>(hop: &T) -> Result<String> {
+    serde_json::to_string(hop).map_err(|e| Error::internal_from("hop", e))
 }
 
 /// The header that carries a hop sent as a `GET` (a WebSocket upgrade's, and every small one).
@@ -78,8 +110,22 @@ pub(crate) struct Hop {
     /// [`RateBucket::Unlock`]: crate::routes::RateBucket::Unlock
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) failures: Option<userdo::ratelimit::Limit>,
+    /// The CORS headers the object adds to its answer, for a call whose answer the worker
+    /// passes back to the client untouched (`None`: the worker adds them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cors: Option<Cors>,
     /// What to do.
     pub(crate) call: Call,
+}
+
+/// The CORS headers of an answer the object finishes itself ([`Hop::cors`]): `Vary: Origin`
+/// always, and the allowed origin's headers when the request came from one
+/// ([`crate::http::with_cors`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Cors {
+    /// The request's `Origin`, when `ALLOWED_ORIGINS` lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) origin: Option<String>,
 }
 
 /// What the object is asked to do: one variant per endpoint of the route table (and one for the
@@ -452,6 +498,7 @@ mod tests {
             caller: None,
             user_agent: "curl/8".into(),
             failures: None,
+            cors: None,
             call: Call::Me,
         };
         let text = serde_json::to_string(&hop).unwrap();

@@ -226,20 +226,29 @@ pub(crate) fn new_request(
     headers: &Headers,
     body: Option<&str>,
 ) -> worker::Result<Request> {
+    new_raw_request(url, method, headers, body).map(Request::from)
+}
+
+/// [`new_request`], as the runtime's own request (a `worker::Request` reads its method, URL,
+/// headers and `cf` back from JavaScript).
+pub(crate) fn new_raw_request(
+    url: &str,
+    method: Method,
+    headers: &Headers,
+    body: Option<&str>,
+) -> worker::Result<worker::web_sys::Request> {
     let init = worker::web_sys::RequestInit::new();
     init.set_method(method.as_ref());
     init.set_headers(headers.as_ref());
     if let Some(body) = body {
         init.set_body(&wasm_bindgen::JsValue::from_str(body));
     }
-    worker::web_sys::Request::new_with_str_and_init(url, &init)
-        .map(Request::from)
-        .map_err(|e| {
-            worker::Error::JsError(
-                e.as_string()
-                    .unwrap_or_else(|| "invalid URL or options for Request".to_owned()),
-            )
-        })
+    worker::web_sys::Request::new_with_str_and_init(url, &init).map_err(|e| {
+        worker::Error::JsError(
+            e.as_string()
+                .unwrap_or_else(|| "invalid URL or options for Request".to_owned()),
+        )
+    })
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -280,6 +289,27 @@ pub(crate) fn mutable(response: Response) -> worker::Result<Response> {
         .map_err(worker::Error::from)?;
     let status = response.status_code();
     Ok(response.with_headers(Headers(headers)).with_status(status))
+}
+
+/// Adds the CORS headers for an allowed `origin` (and `Vary: Origin` always): in place on an
+/// answer built here, on a copy of one whose headers the runtime made immutable (a fetched
+/// one's).
+pub(crate) fn with_cors(response: Response, origin: Option<&str>) -> worker::Result<Response> {
+    let add = |h: &Headers| -> worker::Result<()> {
+        h.append("vary", "Origin")?;
+        if let Some(origin) = origin {
+            h.set("access-control-allow-origin", origin)?;
+            h.set("access-control-allow-credentials", "true")?;
+            h.set("access-control-expose-headers", "retry-after")?;
+        }
+        Ok(())
+    };
+    if add(response.headers()).is_ok() {
+        return Ok(response);
+    }
+    let response = mutable(response)?;
+    add(response.headers())?;
+    Ok(response)
 }
 
 #[cfg(test)]

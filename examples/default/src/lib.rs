@@ -301,9 +301,14 @@ user_object!(UserObject, DefaultApp);
 org_object!(OrgObject, Teams); // one Durable Object per organization, bound as ORGS
 limiter_object!(RateLimiter); // exact rate-limit counters
 
-// The runtime's own request (`web_sys::Request`): `serve` reads what it needs of it once.
+// The runtime's own request and response (`web_sys`): `serve` reads what it needs of the request
+// once, and a user's object's answer goes back as the runtime hands it over.
 #[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(
+    req: web_sys::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<web_sys::Response> {
     UserDoWorker::new("USERDO") // the Durable Object binding name of your wrangler.toml
         // Answered in the worker, for a live session (confirmed in the user's object first).
         .route(Method::Get, "/api/hello", |_req, auth| async move {

@@ -19,7 +19,7 @@ use worker::{Env, Request, Response, State};
 
 use crate::app::{AppCtx, UserApp, UserCore, Vars};
 use crate::hop::{Call, HOP_HEADER, Hop};
-use crate::http::{error_response, read_body};
+use crate::http::{error_response, read_body, with_cors};
 use crate::routes::{AUTH_BODY_LIMIT, BATCH_BODY_LIMIT, Sessions};
 use crate::settings::settings_from_env;
 use crate::store::{DoStore, WorkerPlatform};
@@ -108,8 +108,10 @@ impl<A: UserApp> UserDoObject<A> {
 
     /// Runs a call the worker sent. Errors become API error responses here.
     pub async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let mut cors = None;
         let (result, may_end_sessions) = match read_hop(&mut req).await {
-            Ok(hop) => {
+            Ok(mut hop) => {
+                cors = hop.cors.take();
                 let may_end = hop
                     .call
                     .endpoint()
@@ -157,9 +159,17 @@ impl<A: UserApp> UserDoObject<A> {
             Err(e) => (Err(e), false),
         };
         self.after_request(may_end_sessions);
-        match result {
-            Ok(response) => Ok(response),
-            Err(error) => error_response(&error),
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => error_response(&error)?,
+        };
+        // The worker passes this answer on as it is: its CORS headers are added here. An
+        // accepted WebSocket has none, as in the worker.
+        match cors {
+            Some(cors) if response.status_code() != 101 => {
+                with_cors(response, cors.origin.as_deref())
+            }
+            _ => Ok(response),
         }
     }
 

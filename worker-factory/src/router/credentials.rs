@@ -42,6 +42,8 @@ pub(super) fn cors_origin(origin: Option<String>, allowed: &[String]) -> Option<
 pub(super) struct Origins<'a> {
     pub(super) url: &'a RequestUrl,
     pub(super) allowed: &'a [String],
+    /// The request's `Origin` when it is an allowed one: the answer's CORS headers echo it.
+    pub(super) cors: Option<&'a str>,
 }
 
 impl Origins<'_> {
@@ -132,18 +134,5 @@ pub(super) fn preflight(origin: Option<&str>) -> Result<Response> {
         "authorization, content-type",
     )?;
     h.set("access-control-max-age", "600")?;
-    Ok(response)
-}
-
-/// Adds the CORS headers for an allowed origin (and `Vary: Origin` always).
-pub(super) fn with_cors(response: Response, origin: Option<&str>) -> worker::Result<Response> {
-    let response = crate::http::mutable(response)?;
-    let h = response.headers();
-    h.append("vary", "Origin")?;
-    if let Some(origin) = origin {
-        h.set("access-control-allow-origin", origin)?;
-        h.set("access-control-allow-credentials", "true")?;
-        h.set("access-control-expose-headers", "retry-after")?;
-    }
     Ok(response)
 }

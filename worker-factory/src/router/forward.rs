@@ -131,6 +131,7 @@ pub(super) async fn send_invitation(
         caller: None,
         user_agent: String::new(),
         failures: None,
+        cors: None,
         call: crate::hop::Call::Mail { mail },
     };
     match send(&stub, &hop, false).await {

@@ -226,6 +226,7 @@ fn run_call(endpoint: Endpoint, r: &Request) -> Result<(Call, Target), Error> {
     let origins = Origins {
         url: &r.url,
         allowed: &allowed,
+        cors: None,
     };
     parse::call(Parts {
         endpoint,
@@ -527,7 +528,7 @@ proptest! {
         sent.0.extend(authorization.clone().map(|a| ("authorization", a)));
         let url = url_with("");
         let allowed = parse_origins(&allowed);
-        let origins = Origins { url: &url, allowed: &allowed };
+        let origins = Origins { url: &url, allowed: &allowed, cors: None };
         let origin = sent.header("origin");
         let from_allowed = origin.as_deref().is_some_and(|o| o == ORIGIN || allowed.iter().any(|a| a == o));
         match access_token(&sent, &method, &origins, always) {

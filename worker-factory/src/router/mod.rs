@@ -18,21 +18,26 @@ use std::rc::Rc;
 use userdo::{Error, Result};
 use worker::{Env, Headers, Method, Request, Response, web_sys};
 
-use crate::hop::Hop;
+use crate::hop::{Cors, Hop};
 use crate::http::{
     REFRESH_COOKIE, RequestUrl, cookie, error_response, is_local_http, is_loopback_host,
-    json_media_type, read_declared_body, read_streamed_body,
+    json_media_type, read_declared_body, read_streamed_body, with_cors,
 };
 use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
 use crate::settings::shared_settings;
-use credentials::{
-    Origins, allowed_origins, cors_origin, header, preflight, verified_caller, with_cors,
-};
+use credentials::{Origins, allowed_origins, cors_origin, header, preflight, verified_caller};
 use limits::Limits;
 use parse::Parts;
 
 use app_routes::{AppAction, AppRoute, Handler, PublicHandler};
 pub use app_routes::{AuthUser, PathParams};
+
+/// What the worker answers: built by the worker (its CORS headers still to add), or a user's
+/// object's answer, CORS headers included, which goes back to the client as it is.
+enum Answer {
+    Worker(Response),
+    Object(web_sys::Response),
+}
 
 /// The worker half of userdo: every endpoint of the API for the Durable Object binding the
 /// project chose, plus the application's own authenticated routes.
@@ -148,47 +153,58 @@ impl UserDoWorker {
     }
 
     /// Answers a request. Every error becomes a JSON error response. [`serve`](Self::serve)
-    /// does the same with the runtime's own request, which saves a conversion per request.
+    /// does the same with the runtime's own request and answers with the runtime's own
+    /// response, which saves a conversion each way.
     pub async fn fetch(&self, req: Request, env: Env) -> worker::Result<Response> {
-        self.serve(Clone::clone(req.inner()), env).await
+        self.serve(Clone::clone(req.inner()), env)
+            .await
+            .map(Response::from)
     }
 
-    /// [`fetch`](Self::fetch), for the runtime's own request: a `#[event(fetch)]` handler that
-    /// takes a `web_sys::Request` (the default worker's does). Building a `worker::Request` reads
-    /// the request's method, URL, headers and `cf` back from JavaScript, `cf` as a new object of
-    /// some 30 properties each time; the worker reads what it needs once, and builds a
-    /// `worker::Request` only for the application's worker routes and the sign-in providers'
-    /// endpoints.
-    pub async fn serve(&self, req: web_sys::Request, env: Env) -> worker::Result<Response> {
+    /// [`fetch`](Self::fetch), for the runtime's own request and response: a `#[event(fetch)]`
+    /// handler that takes a `web_sys::Request` and answers a `web_sys::Response` (the default
+    /// worker's does). Building a `worker::Request` reads the request's method, URL, headers and
+    /// `cf` back from JavaScript, `cf` as a new object of some 30 properties each time; the
+    /// worker reads what it needs once, and builds a `worker::Request` only for the
+    /// application's worker routes and the sign-in providers' endpoints. Likewise, the answer of
+    /// a user's object, which adds its own CORS headers, goes back to the client as the runtime
+    /// handed it over, never read into wasm and rebuilt.
+    pub async fn serve(
+        &self,
+        req: web_sys::Request,
+        env: Env,
+    ) -> worker::Result<web_sys::Response> {
         let req = Incoming::new(req);
         let url = match RequestUrl::parse(req.raw.url()) {
             Ok(url) => url,
-            Err(error) => return error_response(&error),
+            Err(error) => return error_response(&error).map(Into::into),
         };
         let allowed = allowed_origins(&env);
         let origin = header(&req.headers, "origin");
         let cors_origin = cors_origin(origin, &allowed);
         let result = if req.method == Method::Options {
-            preflight(cors_origin.as_deref())
+            preflight(cors_origin.as_deref()).map(Answer::Worker)
         } else {
             let origins = Origins {
                 url: &url,
                 allowed: &allowed,
+                cors: cors_origin.as_deref(),
             };
             self.handle(req, &env, &origins).await
         };
         let response = match result {
-            Ok(response) => response,
+            Ok(Answer::Object(response)) => return Ok(response),
+            Ok(Answer::Worker(response)) => response,
             Err(error) => error_response(&error)?,
         };
         if response.status_code() == 101 {
             // An accepted WebSocket passes through untouched.
-            return Ok(response);
+            return Ok(response.into());
         }
-        with_cors(response, cors_origin.as_deref())
+        with_cors(response, cors_origin.as_deref()).map(Into::into)
     }
 
-    async fn handle(&self, req: Incoming, env: &Env, origins: &Origins<'_>) -> Result<Response> {
+    async fn handle(&self, req: Incoming, env: &Env, origins: &Origins<'_>) -> Result<Answer> {
         let settings = shared_settings(env)?;
         let url = origins.url;
         let (endpoint, params) = match self.lookup(&req.method, url.path())? {
@@ -197,7 +213,8 @@ impl UserDoWorker {
                 let params = PathParams::of(&pattern, url.path())?;
                 return self
                     .app_route(action, params, req.into_request(), env, origins, &settings)
-                    .await;
+                    .await
+                    .map(Answer::Worker);
             }
         };
         let route = endpoint.route();
@@ -220,7 +237,9 @@ impl UserDoWorker {
                 secure,
                 limits: limits.as_ref().zip(route.limit),
             };
-            return oauth::answer(endpoint, &params, &req.into_request(), &ctx).await;
+            return oauth::answer(endpoint, &params, &req.into_request(), &ctx)
+                .await
+                .map(Answer::Worker);
         }
         // A session is checked before the body is read: an unauthenticated request learns
         // nothing of the body's rules.
@@ -259,6 +278,9 @@ impl UserDoWorker {
                 .await?;
         }
         let stub = forward::stub(&namespace, &target)?;
+        // An answer the worker changes nothing in but its CORS headers is finished by the
+        // object, and goes back as the runtime hands it over.
+        let as_is = route.cookies == Cookies::Keep && endpoint != Endpoint::OrgInvite;
         let hop = Hop {
             orgs: self.orgs.clone(),
             caller,
@@ -268,9 +290,17 @@ impl UserDoWorker {
                 .limit
                 .filter(|bucket| limits.is_some() && bucket.concerns_failed_logins())
                 .map(|_| settings.limits.login_failures),
+            cors: as_is.then(|| Cors {
+                origin: origins.cors.map(str::to_owned),
+            }),
             call,
         };
         let websocket = matches!(endpoint, Endpoint::WebSocket | Endpoint::OrgWebSocket);
+        if as_is {
+            return Ok(Answer::Object(
+                crate::hop::send_raw(stub, &hop, websocket).await?,
+            ));
+        }
         let mut response = forward::send(&stub, &hop, websocket).await?;
         if endpoint == Endpoint::OrgInvite && response.status_code() == 201 {
             response = forward::send_invitation(&namespace, response).await?;
@@ -281,6 +311,7 @@ impl UserDoWorker {
             Cookies::Clear => forward::clear_auth_cookies(response, secure, false),
             Cookies::End => forward::clear_auth_cookies(response, secure, true),
         }
+        .map(Answer::Worker)
     }
 
     /// The rate limits of a request, when the worker counts them and the endpoint is `limited`
