@@ -55,6 +55,8 @@ pub struct UserDo<S, P> {
     tasks_changed: std::cell::Cell<bool>,
     /// The list endpoint's counts, while the database is unchanged.
     counts: table::CountCache,
+    /// The sessions found live, until the sessions table is next written.
+    live: account::LiveSessions,
 }
 
 impl<S: Store, P: Platform> UserDo<S, P> {
@@ -83,6 +85,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             tables: table::Tables::default(),
             tasks_changed: std::cell::Cell::new(false),
             counts: table::CountCache::default(),
+            live: account::LiveSessions::default(),
         })
     }
 

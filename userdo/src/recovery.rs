@@ -51,6 +51,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
         crate::password::check_length("newPassword", new_password)?;
         let hash = self.check_mail_token(OpaqueKind::PasswordReset, token)?;
         let new_hash = self.settings.hasher.hash(&self.platform, new_password)?;
+        self.live.forget();
         self.store.atomic(vec![
             Statement::new(
                 "UPDATE _userdo_account SET password_hash = ?",
@@ -117,6 +118,7 @@ impl<S: Store, P: Platform> UserDo<S, P> {
             .map(|t| Statement::new(format!("DELETE FROM {t}"), vec![]))
             .collect();
         statements.push(Statement::new(schema::ERASE_RESET_SEQ, vec![]));
+        self.live.forget();
         self.store.atomic(statements)?;
         Ok(())
     }

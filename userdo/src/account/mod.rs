@@ -13,6 +13,8 @@ use crate::principal::{ClientInfo, Principal};
 use crate::store::{Row, Statement};
 use crate::token::{self, AccessClaims, OpaqueKind};
 
+mod live;
+pub(crate) use live::LiveSessions;
 mod sessions;
 use sessions::{SessionFilter, session_deletes};
 mod signup;
@@ -160,6 +162,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         ));
         let (session_statements, response) = self.open_session(account.user, client)?;
         statements.extend(session_statements);
+        self.live.forget();
         self.store.atomic(statements)?;
         Ok(response)
     }
@@ -224,24 +227,35 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         Ok((store_refresh, response))
     }
 
-    /// Checks that verified access-token claims belong to this account and a live session.
+    /// Checks that verified access-token claims belong to this account and a live session: from
+    /// memory for a session found live before and not ended since ([`LiveSessions`]), else from
+    /// the sessions table.
     pub fn authenticate(&self, claims: &AccessClaims) -> Result<Principal> {
         if claims.sub != self.user_id {
             return Err(Error::InvalidToken);
         }
         let now = self.platform.now_ms();
-        let rows = self.store.query(
-            "SELECT last_used_at FROM _userdo_sessions WHERE id = ? AND expires_at > ?",
-            &[(&claims.sid).into(), now.into()],
-        )?;
-        let Some(row) = rows.first() else {
-            return Err(Error::SessionRevoked);
+        let last_used_at = match self.live.last_used(&claims.sid, now) {
+            Some(last_used_at) => last_used_at,
+            None => {
+                let rows = self.store.query(
+                    "SELECT last_used_at, expires_at FROM _userdo_sessions WHERE id = ? AND expires_at > ?",
+                    &[(&claims.sid).into(), now.into()],
+                )?;
+                let Some(row) = rows.first() else {
+                    return Err(Error::SessionRevoked);
+                };
+                let last_used_at = row.int(0)?;
+                self.live.remember(&claims.sid, row.int(1)?, last_used_at);
+                last_used_at
+            }
         };
-        if now - row.int(0)? >= LAST_USED_RESOLUTION_MS {
+        if now - last_used_at >= LAST_USED_RESOLUTION_MS {
             self.store.execute(
                 "UPDATE _userdo_sessions SET last_used_at = ? WHERE id = ?",
                 &[now.into(), (&claims.sid).into()],
             )?;
+            self.live.used(&claims.sid, now);
         }
         Ok(Principal {
             user_id: self.user_id.clone(),
@@ -276,6 +290,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
             "DELETE FROM _userdo_mail_tokens WHERE kind = 'reset'",
             vec![],
         ));
+        self.live.forget();
         self.store.atomic(statements)?;
         Ok(())
     }

@@ -41,6 +41,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
         let user = self.me()?;
         let expires_at = now + self.settings.refresh_ttl_secs * 1000;
         let (store_new, response) = self.issue_pair(user, &session_id, expires_at)?;
+        self.live.forget();
         self.store.atomic(vec![
             Statement::new(
                 "UPDATE _userdo_refresh_tokens SET spent = 1 WHERE token_hash = ?",
@@ -135,6 +136,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
 
     /// Deletes sessions and their refresh tokens atomically; returns how many sessions ended.
     fn delete_sessions(&self, filter: SessionFilter<'_>) -> Result<u64> {
+        self.live.forget();
         let results = self.store.atomic(session_deletes(filter))?;
         Ok(results.first().map_or(0, |rows| rows.len() as u64))
     }

@@ -357,3 +357,95 @@ fn a_login_where_no_account_was_created_writes_nothing_and_looks_like_a_wrong_pa
         err.to_body()
     );
 }
+
+/// One way to end the session of this response and principal.
+type EndSession = fn(&TestObject, &crate::api::AuthResponse, &crate::Principal);
+
+/// A session found live is remembered in memory (`account::LiveSessions`): each way a session
+/// ends must still refuse the very next request of a session that was just authenticated.
+#[test]
+fn a_remembered_session_is_refused_right_after_every_way_a_session_ends() {
+    use crate::mail::DefaultTemplates;
+    let ends: Vec<(&str, EndSession)> = vec![
+        ("logout", |o, _, p| o.logout(p).unwrap()),
+        ("revocation", |o, _, p| {
+            o.revoke_session(p, &p.session_id).unwrap();
+        }),
+        ("another session revokes the others", |o, _, _| {
+            let other = o.login("a@b.co", PW, &client("other")).unwrap();
+            let po = principal_of(o, &other.token).unwrap();
+            o.revoke_other_sessions(&po).unwrap();
+        }),
+        ("a password change elsewhere", |o, _, _| {
+            let other = o.login("a@b.co", PW, &client("other")).unwrap();
+            let po = principal_of(o, &other.token).unwrap();
+            o.change_password(&po, PW, "a brand new password").unwrap();
+        }),
+        ("a password reset", |o, _, _| {
+            let mail = o
+                .request_password_reset("a@b.co", &DefaultTemplates)
+                .unwrap()
+                .unwrap();
+            o.confirm_password_reset(&mail.token, "a brand new password")
+                .unwrap();
+        }),
+        ("reuse of a spent refresh token", |o, auth, _| {
+            o.refresh(&auth.refresh_token).unwrap();
+            assert!(o.refresh(&auth.refresh_token).is_err());
+        }),
+        ("the session cap", |o, _, _| {
+            for _ in 0..MAX_SESSIONS {
+                advance(o, 1);
+                o.login("a@b.co", PW, &client("more")).unwrap();
+            }
+        }),
+        ("an erase", |o, _, _| o.erase().unwrap()),
+    ];
+    for (how, end) in ends {
+        let o = object();
+        let auth = o.signup("a@b.co", PW, &client("ua")).unwrap();
+        let p = principal_of(&o, &auth.token).unwrap();
+        assert!(principal_of(&o, &auth.token).is_ok(), "{how}: remembered");
+        end(&o, &auth, &p);
+        assert!(
+            matches!(principal_of(&o, &auth.token), Err(Error::SessionRevoked)),
+            "{how}: refused at once"
+        );
+    }
+}
+
+/// A remembered session still ends at its `expires_at`, and its use is still noted once a
+/// resolution period (what the session list shows).
+#[test]
+fn a_remembered_session_expires_on_time_and_notes_its_use() {
+    let o = object();
+    let auth = o.signup("a@b.co", PW, &client("ua")).unwrap();
+    let p = principal_of(&o, &auth.token).unwrap();
+    let last_used = |o: &TestObject| o.sessions(&p).unwrap()[0].last_used_at;
+    let signed_up = last_used(&o);
+    advance(&o, 61_000);
+    // A token of the same session that outlives it (as a long access TTL would).
+    let keys = &o.settings().keys;
+    let long = keys
+        .issue_access(
+            USER,
+            &p.session_id,
+            o.platform().now_secs(),
+            3600 * 24 * 365,
+        )
+        .unwrap();
+    assert!(principal_of(&o, &long).is_ok());
+    assert_eq!(
+        last_used(&o),
+        signed_up + 61_000,
+        "use noted past the resolution"
+    );
+    advance(&o, 1_000);
+    assert!(principal_of(&o, &long).is_ok());
+    assert_eq!(last_used(&o), signed_up + 61_000, "not again within it");
+    advance(&o, o.settings().refresh_ttl_secs * 1000);
+    assert!(matches!(
+        principal_of(&o, &long),
+        Err(Error::SessionRevoked)
+    ));
+}
