@@ -2,7 +2,9 @@
 // profiler of the worker's isolate, which the Durable Objects share locally): runs wrk at
 // concurrency 16 for a few seconds and prints where the isolate's time went, by function.
 //
-//   node bench/profile.mjs [floor|login-floor|me|kv-read|kv-write|query|query100k|fanout|login] [seconds]
+//   node bench/profile.mjs [floor|login-floor|me|kv-read|kv-write|insert|query|query100k|fanout|login] [seconds]
+//   node bench/profile.mjs api-floor:[me|kv-read|kv-write|insert] [seconds]
+//   (api-floor:…: the same request to bench/api-floor, the contract's least in JavaScript)
 //   (login: POST /api/login at PBKDF2 100,000 with the login limits out of the way;
 //    login-floor: the JavaScript login of bench/login-floor, at the same cost)
 //   (query100k: the query after 100,000 todos are written into the object's SQLite file)
@@ -18,10 +20,12 @@ import { api, expectOk, fanOut, openSockets, root, seedTodos, startWrangler, sto
 const which = process.argv[2] ?? 'me';
 const seconds = Number(process.argv[3] ?? 5);
 const loginFloor = which === 'login-floor';
-const floor = which === 'floor' || loginFloor;
+const apiFloor = which.startsWith('api-floor:');
+const floor = which === 'floor' || loginFloor || apiFloor;
+const fixture = loginFloor ? ['bench', 'login-floor'] : apiFloor ? ['bench', 'api-floor'] : which === 'floor' ? ['bench', 'floor'] : [];
 const options = {
-  name: `profile-${which}`,
-  configPath: join(root, ...(loginFloor ? ['bench', 'login-floor'] : which === 'floor' ? ['bench', 'floor'] : []), 'wrangler.toml'),
+  name: `profile-${which.replace(':', '-')}`,
+  configPath: join(root, ...fixture, 'wrangler.toml'),
   vars: floor ? {} : {
     ...testVars(),
     RATE_LIMIT_SIGNUP_PER_IP: '1000000/60',
@@ -33,6 +37,19 @@ let sockets;
 try {
   let request = { path: '/' };
   let token;
+  // The requests of the scenarios that bench/api-floor answers too.
+  const apiRequests = (t) => ({
+    me: { path: '/api/me', token: t },
+    'kv-read': { path: '/api/kv/k', token: t },
+    'kv-write': { method: 'PUT', path: '/api/kv/k', token: t, body: { theme: 'dark', size: 12 } },
+    insert: { method: 'POST', path: '/api/tables/todos', token: t, body: { title: 'bench todo' } },
+  });
+  if (apiFloor) {
+    token = (await expectOk(api(server.url, 'GET', '/setup'), 'api floor setup')).body.token;
+    await expectOk(api(server.url, 'PUT', '/api/kv/k', { token, json: { theme: 'dark' } }), 'api floor kv');
+    request = apiRequests(token)[which.slice('api-floor:'.length)];
+    if (!request) throw new Error(`unknown scenario ${which}`);
+  }
   if (loginFloor) {
     const credentials = { email: `p-${Date.now()}@example.com`, password: 'correct horse battery' };
     await expectOk(api(server.url, 'POST', '/signup', { json: credentials }), 'login floor signup');
@@ -44,9 +61,7 @@ try {
     token = body.token;
     await expectOk(api(server.url, 'PUT', '/api/kv/k', { token, json: { theme: 'dark' } }), 'kv');
     request = {
-      me: { path: '/api/me', token },
-      'kv-read': { path: '/api/kv/k', token },
-      'kv-write': { method: 'PUT', path: '/api/kv/k', token, body: { theme: 'dark', size: 12 } },
+      ...apiRequests(token),
       query: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
       query100k: { path: '/api/tables/todos?where=done:eq:false&orderBy=createdAt:desc&limit=20', token },
       fanout: { path: '/api/me', token },
