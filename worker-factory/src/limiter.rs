@@ -9,7 +9,7 @@ use userdo::ratelimit::{self, Decision, Limit};
 use userdo::{Error, Platform, Result, migrate};
 use worker::{Headers, Method, ObjectNamespace, Request, Response, State};
 
-use crate::http::{error_response, json};
+use crate::http::error_response;
 use crate::store::{DoStore, WorkerPlatform};
 
 /// What the worker asks a limiter object: to count one more event against `limit`.
@@ -35,10 +35,15 @@ impl LimiterObject {
         }
     }
 
-    /// Answers a check from the worker.
-    pub async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+    /// Answers a check from the worker: the check comes in a header of a `GET`, the decision
+    /// goes back in a header of an empty answer, so neither side makes or reads a body stream.
+    pub async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let result = async {
-            let check: Check = serde_json::from_str(&req.text().await?)
+            let text = req
+                .headers()
+                .get(CHECK_HEADER)?
+                .ok_or_else(|| Error::internal("a rate limiter check without its header"))?;
+            let check: Check = serde_json::from_str(&text)
                 .map_err(|e| Error::internal_from("rate limiter check", e))?;
             let store = DoStore::new(self.state.storage());
             let now = WorkerPlatform.now_ms();
@@ -48,28 +53,47 @@ impl LimiterObject {
             }
             let bucket = self.state.id().to_string();
             let decision = ratelimit::check(&store, &bucket, check.limit, now, true)?;
-            Ok(json(200, &decision)?)
+            let text = serde_json::to_string(&decision)
+                .map_err(|e| Error::internal_from("rate limiter decision", e))?;
+            let headers = Headers::new();
+            headers.set(DECISION_HEADER, &text)?;
+            Ok(Response::empty()?.with_headers(headers))
         }
         .await;
         result.or_else(|e: Error| error_response(&e))
     }
 }
 
+/// The header of a check, and the header of its decision (both JSON).
+const CHECK_HEADER: &str = "x-userdo-check";
+const DECISION_HEADER: &str = "x-userdo-decision";
+
 /// Counts one more event in the limiter object of `bucket`: `Err(429)` when it is over the limit.
 pub(crate) async fn count(namespace: &ObjectNamespace, bucket: &str, limit: Limit) -> Result<()> {
     let stub = namespace
         .id_from_name(&userdo::token::hash_token(bucket))
         .and_then(|id| id.get_stub())?;
-    let body = serde_json::to_string(&Check { limit })
+    let check = serde_json::to_string(&Check { limit })
         .map_err(|e| Error::internal_from("rate limiter", e))?;
+    let headers = Headers::new();
+    headers.set(CHECK_HEADER, &check)?;
     let req = crate::http::new_request(
         "https://limiter.internal/check",
-        Method::Post,
-        &Headers::new(),
-        Some(&body),
+        Method::Get,
+        &headers,
+        None,
     )?;
     let response = stub.fetch_with_request(req).await?;
-    let decision: Decision = crate::http::body_json(response, "rate limiter answer").await?;
+    let Some(text) = response.headers().get(DECISION_HEADER)? else {
+        // An error answer (a failed migration, say) is JSON: its code says what went wrong.
+        let status = response.status_code();
+        let body = crate::http::body_text(response).await.unwrap_or_default();
+        return Err(Error::internal(format!(
+            "rate limiter answered {status} without a decision: {body}"
+        )));
+    };
+    let decision: Decision =
+        serde_json::from_str(&text).map_err(|e| Error::internal_from("rate limiter answer", e))?;
     decision.into_result()
 }
 
