@@ -228,7 +228,7 @@ impl<S: crate::store::Store, P: crate::platform::Platform> UserDo<S, P> {
     }
 
     /// Checks that verified access-token claims belong to this account and a live session: from
-    /// memory for a session found live before and not ended since ([`LiveSessions`]), else from
+    /// memory for a session found live before and not ended since (`LiveSessions`), else from
     /// the sessions table.
     pub fn authenticate(&self, claims: &AccessClaims) -> Result<Principal> {
         if claims.sub != self.user_id {
