@@ -25,7 +25,7 @@ pub(crate) async fn send_text(stub: &Stub, text: &str, websocket: bool) -> Resul
 }
 
 /// [`send_text`], answered with the runtime's own response: nothing of it is read back into
-/// wasm, for an answer that goes to the client as it is ([`Hop::cors`]).
+/// wasm, for an answer that goes to the client as it is ([`Hop::finish`]).
 pub(crate) async fn send_text_raw(
     stub: Stub,
     text: &str,
@@ -110,22 +110,26 @@ pub(crate) struct Hop {
     /// [`RateBucket::Unlock`]: crate::routes::RateBucket::Unlock
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) failures: Option<userdo::ratelimit::Limit>,
-    /// The CORS headers the object adds to its answer, for a call whose answer the worker
-    /// passes back to the client untouched (`None`: the worker adds them).
+    /// How the object finishes its answer (CORS headers, auth cookies), for a call whose
+    /// answer the worker passes back to the client untouched (`None`: the worker finishes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) cors: Option<Cors>,
+    pub(crate) finish: Option<Finish>,
     /// What to do.
     pub(crate) call: Call,
 }
 
-/// The CORS headers of an answer the object finishes itself ([`Hop::cors`]): `Vary: Origin`
-/// always, and the allowed origin's headers when the request came from one
-/// ([`crate::http::with_cors`]).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct Cors {
+/// What the object adds to an answer it finishes itself ([`Hop::finish`]), as the worker would:
+/// the route's auth cookies ([`crate::http::with_auth_cookies`]), then `Vary: Origin` and the
+/// allowed origin's CORS headers ([`crate::http::with_cors`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Finish {
     /// The request's `Origin`, when `ALLOWED_ORIGINS` lists it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) origin: Option<String>,
+    /// What the route does to the auth cookies.
+    pub(crate) cookies: crate::routes::Cookies,
+    /// Whether the cookies are `Secure`: all but those of plain `http://` on this machine.
+    pub(crate) secure: bool,
 }
 
 /// What the object is asked to do: one variant per endpoint of the route table (and one for the
@@ -498,7 +502,7 @@ mod tests {
             caller: None,
             user_agent: "curl/8".into(),
             failures: None,
-            cors: None,
+            finish: None,
             call: Call::Me,
         };
         let text = serde_json::to_string(&hop).unwrap();

@@ -1,9 +1,10 @@
 //! Small HTTP helpers shared by the worker and the object: JSON responses, errors, bodies,
 //! cookies and origins.
 
+use crate::routes::Cookies;
 use futures::StreamExt;
 use serde::Serialize;
-use userdo::Error;
+use userdo::{Error, Settings};
 use worker::{Headers, Method, Request, Response};
 
 pub use crate::request_url::RequestUrl;
@@ -310,6 +311,71 @@ pub(crate) fn with_cors(response: Response, origin: Option<&str>) -> worker::Res
     let response = mutable(response)?;
     add(response.headers())?;
     Ok(response)
+}
+
+/// The tokens of a signup, login or refresh answer.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Tokens {
+    token: String,
+    refresh_token: String,
+}
+
+/// The auth cookies of a route on its answer, as `cookies` says: `token` and `refreshToken` set
+/// from a successful signup, login or refresh (read from the answer's own JSON, which goes on
+/// unchanged); both cleared on a success when the session is gone (`Clear`), and on a 401 too
+/// (`End`, logout: no live session either way). Any other answer keeps them.
+pub(crate) fn with_auth_cookies(
+    response: Response,
+    cookies: Cookies,
+    settings: &Settings,
+    secure: bool,
+) -> userdo::Result<Response> {
+    let status = response.status_code();
+    let ok = (200..300).contains(&status);
+    let values = match cookies {
+        Cookies::Set if ok => {
+            let tokens: Tokens = match response.body() {
+                worker::ResponseBody::Body(bytes) => serde_json::from_slice(bytes)
+                    .map_err(|e| userdo::Error::internal_from("auth answer without tokens", e))?,
+                _ => return Err(userdo::Error::internal("auth answer without a body")),
+            };
+            [
+                set_cookie(
+                    TOKEN_COOKIE,
+                    &tokens.token,
+                    settings.access_ttl_secs,
+                    secure,
+                ),
+                set_cookie(
+                    REFRESH_COOKIE,
+                    &tokens.refresh_token,
+                    settings.refresh_ttl_secs,
+                    secure,
+                ),
+            ]
+        }
+        Cookies::Clear if ok => cleared(secure),
+        Cookies::End if ok || status == 401 => cleared(secure),
+        _ => return Ok(response),
+    };
+    let add = |h: &Headers| -> worker::Result<()> {
+        for value in &values {
+            h.append("set-cookie", value)?;
+        }
+        Ok(())
+    };
+    if add(response.headers()).is_ok() {
+        return Ok(response);
+    }
+    let response = mutable(response)?;
+    add(response.headers())?;
+    Ok(response)
+}
+
+/// Both auth cookies, cleared.
+fn cleared(secure: bool) -> [String; 2] {
+    [TOKEN_COOKIE, REFRESH_COOKIE].map(|name| set_cookie(name, "", 0, secure))
 }
 
 #[cfg(test)]

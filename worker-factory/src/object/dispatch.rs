@@ -23,7 +23,7 @@ impl<A: UserApp> UserDoObject<A> {
             user_agent,
             call,
             failures: _,
-            cors: _,
+            finish: _,
         } = hop;
         if let Some(answer) = self.without_account(&call).await? {
             return Ok(answer);

@@ -18,10 +18,10 @@ use userdo::{Platform, Principal, Store, UserDo, migrate};
 use worker::{Env, Request, Response, State};
 
 use crate::app::{AppCtx, UserApp, UserCore, Vars};
-use crate::hop::{Call, HOP_HEADER, Hop};
-use crate::http::{error_response, read_body, with_cors};
-use crate::routes::{AUTH_BODY_LIMIT, BATCH_BODY_LIMIT, Sessions};
-use crate::settings::settings_from_env;
+use crate::hop::{Call, Finish, HOP_HEADER, Hop};
+use crate::http::{error_response, read_body, with_auth_cookies, with_cors};
+use crate::routes::{AUTH_BODY_LIMIT, BATCH_BODY_LIMIT, Cookies, Sessions};
+use crate::settings::{settings_from_env, shared_settings};
 use crate::store::{DoStore, WorkerPlatform};
 
 /// The framework's part of a user's Durable Object, generic over the application.
@@ -108,10 +108,10 @@ impl<A: UserApp> UserDoObject<A> {
 
     /// Runs a call the worker sent. Errors become API error responses here.
     pub async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let mut cors = None;
+        let mut finish = None;
         let (result, may_end_sessions) = match read_hop(&mut req).await {
             Ok(mut hop) => {
-                cors = hop.cors.take();
+                finish = hop.finish.take();
                 let may_end = hop
                     .call
                     .endpoint()
@@ -163,14 +163,29 @@ impl<A: UserApp> UserDoObject<A> {
             Ok(response) => response,
             Err(error) => error_response(&error)?,
         };
-        // The worker passes this answer on as it is: its CORS headers are added here. An
-        // accepted WebSocket has none, as in the worker.
-        match cors {
-            Some(cors) if response.status_code() != 101 => {
-                with_cors(response, cors.origin.as_deref())
-            }
+        // The worker passes this answer on as it is: its auth cookies and CORS headers are
+        // added here. An accepted WebSocket has none, as in the worker.
+        match finish {
+            Some(finish) if response.status_code() != 101 => self.finish(response, &finish),
             _ => Ok(response),
         }
+    }
+
+    /// Adds what the worker would have added to `response` ([`crate::hop::Finish`]).
+    fn finish(&self, response: Response, finish: &Finish) -> worker::Result<Response> {
+        let response = match finish.cookies {
+            Cookies::Keep => response,
+            cookies => {
+                let added = shared_settings(&self.env).and_then(|settings| {
+                    with_auth_cookies(response, cookies, &settings, finish.secure)
+                });
+                match added {
+                    Ok(response) => response,
+                    Err(error) => error_response(&error)?,
+                }
+            }
+        };
+        with_cors(response, finish.origin.as_deref())
     }
 
     /// Delivers the events of the request to the open sockets, and closes the sockets of

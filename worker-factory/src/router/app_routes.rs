@@ -116,7 +116,7 @@ impl AuthUser {
             caller: Some(self.claims.clone()),
             user_agent: String::new(),
             failures: None,
-            cors: None,
+            finish: None,
             call: Call::App {
                 method: method.to_string(),
                 path: path.to_owned(),
@@ -168,7 +168,7 @@ impl UserDoWorker {
                     caller: Some(claims),
                     user_agent,
                     failures: None,
-                    cors: None,
+                    finish: None,
                     call,
                 };
                 forward::send(&stub, &hop, false).await
@@ -179,7 +179,7 @@ impl UserDoWorker {
                     caller: Some(claims.clone()),
                     user_agent: String::new(),
                     failures: None,
-                    cors: None,
+                    finish: None,
                     call: Call::Me,
                 };
                 let me = forward::send(&stub, &hop, false).await?;

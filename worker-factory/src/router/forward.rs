@@ -1,13 +1,12 @@
 //! The worker's side of the hop: the stub of a user's object, the request that carries a
-//! [`Hop`], and the auth cookies set or cleared on the object's answer.
+//! [`Hop`], and the mail of a new invitation.
 
 use serde::Deserialize;
-use userdo::{Error, Result, Settings, email, token};
+use userdo::{Error, Result, email, token};
 use worker::{ObjectNamespace, Response, Stub};
 
 use super::parse::Target;
 use crate::hop::Hop;
-use crate::http::{REFRESH_COOKIE, TOKEN_COOKIE, json_text, mutable, set_cookie};
 
 /// The stub of the object a call goes to. A user id that is not one (a forged token's) is 401.
 pub(super) fn stub(namespace: &ObjectNamespace, target: &Target) -> Result<Stub> {
@@ -43,69 +42,6 @@ pub(crate) async fn send(stub: &Stub, hop: &Hop, websocket: bool) -> Result<Resp
     crate::hop::send(stub, hop, websocket).await
 }
 
-/// The tokens of a signup, login or refresh answer.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Tokens {
-    token: String,
-    refresh_token: String,
-}
-
-/// Sets the `token` and `refreshToken` cookies on a successful signup, login or refresh; the
-/// body goes on unchanged.
-pub(super) async fn with_auth_cookies(
-    response: Response,
-    settings: &Settings,
-    secure: bool,
-) -> Result<Response> {
-    let status = response.status_code();
-    if !(200..300).contains(&status) {
-        return Ok(mutable(response)?);
-    }
-    let text = crate::http::body_text(response).await?;
-    let tokens: Tokens = serde_json::from_str(&text)
-        .map_err(|e| Error::internal_from("auth answer without tokens", e))?;
-    let out = json_text(status, text)?;
-    let h = out.headers();
-    h.append(
-        "set-cookie",
-        &set_cookie(
-            TOKEN_COOKIE,
-            &tokens.token,
-            settings.access_ttl_secs,
-            secure,
-        ),
-    )?;
-    h.append(
-        "set-cookie",
-        &set_cookie(
-            REFRESH_COOKIE,
-            &tokens.refresh_token,
-            settings.refresh_ttl_secs,
-            secure,
-        ),
-    )?;
-    Ok(out)
-}
-
-/// Clears both auth cookies when the session is gone: on a success, and with `on_401` on a 401
-/// too (logout: no live session either way). Any other answer keeps them.
-pub(super) fn clear_auth_cookies(
-    response: Response,
-    secure: bool,
-    on_401: bool,
-) -> Result<Response> {
-    let response = mutable(response)?;
-    let status = response.status_code();
-    if (200..300).contains(&status) || (on_401 && status == 401) {
-        let h = response.headers();
-        for name in [TOKEN_COOKIE, REFRESH_COOKIE] {
-            h.append("set-cookie", &set_cookie(name, "", 0, secure))?;
-        }
-    }
-    Ok(response)
-}
-
 /// What an organization answers to a new invitation, before the worker mails it.
 #[derive(Deserialize)]
 struct NewInvitation {
@@ -131,7 +67,7 @@ pub(super) async fn send_invitation(
         caller: None,
         user_agent: String::new(),
         failures: None,
-        cors: None,
+        finish: None,
         call: crate::hop::Call::Mail { mail },
     };
     match send(&stub, &hop, false).await {

@@ -18,12 +18,12 @@ use std::rc::Rc;
 use userdo::{Error, Result};
 use worker::{Env, Headers, Method, Request, Response, web_sys};
 
-use crate::hop::{Cors, Hop};
+use crate::hop::{Finish, Hop};
 use crate::http::{
     REFRESH_COOKIE, RequestUrl, cookie, error_response, is_local_http, is_loopback_host,
     json_media_type, read_declared_body, read_streamed_body, with_cors,
 };
-use crate::routes::{self, Auth, Body, Cookies, Endpoint, Lookup, Verb};
+use crate::routes::{self, Auth, Body, Endpoint, Lookup, Verb};
 use crate::settings::shared_settings;
 use credentials::{Origins, allowed_origins, cors_origin, header, preflight, verified_caller};
 use limits::Limits;
@@ -278,9 +278,9 @@ impl UserDoWorker {
                 .await?;
         }
         let stub = forward::stub(&namespace, &target)?;
-        // An answer the worker changes nothing in but its CORS headers is finished by the
-        // object, and goes back as the runtime hands it over.
-        let as_is = route.cookies == Cookies::Keep && endpoint != Endpoint::OrgInvite;
+        // The object finishes its answer (auth cookies, CORS headers) as the worker would, and
+        // the answer goes back as the runtime hands it over; only an invitation's is read here.
+        let as_is = endpoint != Endpoint::OrgInvite;
         let hop = Hop {
             orgs: self.orgs.clone(),
             caller,
@@ -290,8 +290,10 @@ impl UserDoWorker {
                 .limit
                 .filter(|bucket| limits.is_some() && bucket.concerns_failed_logins())
                 .map(|_| settings.limits.login_failures),
-            cors: as_is.then(|| Cors {
+            finish: as_is.then(|| Finish {
                 origin: origins.cors.map(str::to_owned),
+                cookies: route.cookies,
+                secure,
             }),
             call,
         };
@@ -301,17 +303,13 @@ impl UserDoWorker {
                 crate::hop::send_raw(stub, &hop, websocket).await?,
             ));
         }
-        let mut response = forward::send(&stub, &hop, websocket).await?;
-        if endpoint == Endpoint::OrgInvite && response.status_code() == 201 {
-            response = forward::send_invitation(&namespace, response).await?;
+        let response = forward::send(&stub, &hop, websocket).await?;
+        if response.status_code() == 201 {
+            return forward::send_invitation(&namespace, response)
+                .await
+                .map(Answer::Worker);
         }
-        match route.cookies {
-            Cookies::Keep => Ok(response),
-            Cookies::Set => forward::with_auth_cookies(response, &settings, secure).await,
-            Cookies::Clear => forward::clear_auth_cookies(response, secure, false),
-            Cookies::End => forward::clear_auth_cookies(response, secure, true),
-        }
-        .map(Answer::Worker)
+        Ok(Answer::Worker(response))
     }
 
     /// The rate limits of a request, when the worker counts them and the endpoint is `limited`

@@ -632,7 +632,7 @@ async fn outcome(ctx: &Ctx<'_>, target: &Target, call: Call) -> Result<Outcome> 
         caller: None,
         user_agent: String::new(),
         failures: None,
-        cors: None,
+        finish: None,
         call,
     };
     let mut response = super::forward::send(&stub, &hop, false).await?;
@@ -662,7 +662,7 @@ async fn index_get(ctx: &Ctx<'_>, identity: &ExternalIdentity) -> Result<Option<
         caller: None,
         user_agent: String::new(),
         failures: None,
-        cors: None,
+        finish: None,
         call: Call::IdentityIndex { set: None },
     };
     let mut response = super::forward::send(&stub, &hop, false).await?;
@@ -679,7 +679,7 @@ async fn index_set(ctx: &Ctx<'_>, identity: &ExternalIdentity, user_id: &str) {
         caller: None,
         user_agent: String::new(),
         failures: None,
-        cors: None,
+        finish: None,
         call: Call::IdentityIndex {
             set: Some(user_id.to_owned()),
         },

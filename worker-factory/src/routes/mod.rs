@@ -8,7 +8,7 @@
 //! and a new endpoint that nobody handles does not compile.
 
 use schemars::SchemaGenerator;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use userdo::token::OpaqueKind;
 
 use crate::responses::{
@@ -132,8 +132,9 @@ pub enum Sessions {
     MayEnd,
 }
 
-/// What the worker does to the auth cookies of the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What the worker does to the auth cookies of the answer (or the object, which finishes most
+/// answers itself, as the hop tells it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Cookies {
     /// Nothing.
