@@ -74,24 +74,40 @@ pub fn check(
     count: bool,
 ) -> Result<Decision> {
     let window_ms = i64::from(limit.window_secs) * 1000;
-    let rows = store.query(
-        "SELECT window_start, count FROM _userdo_rate WHERE bucket = ?",
-        &[bucket.into()],
-    )?;
-    let (mut start, mut seen) = match rows.first() {
-        Some(r) if r.int(0)? + window_ms > now_ms => (r.int(0)?, r.int(1)?),
-        _ => (now_ms, 0),
-    };
-    if count {
-        seen += 1;
-        store.execute(
-            "INSERT INTO _userdo_rate (bucket, window_start, count) VALUES (?, ?, ?)
-             ON CONFLICT (bucket) DO UPDATE SET window_start = excluded.window_start, count = excluded.count",
-            &[bucket.into(), Value::Integer(start), Value::Integer(seen)],
+    let (start, seen) = if count {
+        // One statement: a window that has ended starts again at this event. SQLite evaluates
+        // every SET expression with the row's values before the update.
+        let rows = store.query(
+            "INSERT INTO _userdo_rate (bucket, window_start, count) VALUES (?, ?, 1)
+             ON CONFLICT (bucket) DO UPDATE SET
+               window_start = CASE WHEN window_start + ? > ? THEN window_start ELSE ? END,
+               count = CASE WHEN window_start + ? > ? THEN count + 1 ELSE 1 END
+             RETURNING window_start, count",
+            &[
+                bucket.into(),
+                Value::Integer(now_ms),
+                Value::Integer(window_ms),
+                Value::Integer(now_ms),
+                Value::Integer(now_ms),
+                Value::Integer(window_ms),
+                Value::Integer(now_ms),
+            ],
         )?;
-    } else if seen == 0 {
-        start = now_ms;
-    }
+        let row = rows
+            .first()
+            .ok_or_else(|| Error::internal("a rate counter upsert returned no row"))?;
+        (row.int(0)?, row.int(1)?)
+    } else {
+        let rows = store.query(
+            "SELECT window_start, count FROM _userdo_rate WHERE bucket = ?",
+            &[bucket.into()],
+        )?;
+        match rows.first() {
+            // A window with nothing in it (all refunded) would start at the next event.
+            Some(r) if r.int(0)? + window_ms > now_ms && r.int(1)? > 0 => (r.int(0)?, r.int(1)?),
+            _ => (now_ms, 0),
+        }
+    };
     let remaining_ms = (start + window_ms - now_ms).max(0);
     Ok(Decision {
         // A counted event is allowed if it is within the limit; a peek, if one more would be.
@@ -285,5 +301,78 @@ mod tests {
         assert_eq!(client_key(Some("not an address")), none);
         assert_eq!(client_key(Some("")), none);
         assert!(!none.starts_with("v4:") && !none.starts_with("v6:"));
+    }
+
+    /// The counter as it was written before its count became one upsert: a read, then a write.
+    #[derive(Default)]
+    struct Model {
+        row: Option<(i64, i64)>,
+    }
+
+    impl Model {
+        fn check(&mut self, limit: Limit, now: i64, count: bool) -> Decision {
+            let window_ms = i64::from(limit.window_secs) * 1000;
+            let (mut start, mut seen) = match self.row {
+                Some((s, c)) if s + window_ms > now => (s, c),
+                _ => (now, 0),
+            };
+            if count {
+                seen += 1;
+                self.row = Some((start, seen));
+            } else if seen == 0 {
+                start = now;
+            }
+            let remaining_ms = (start + window_ms - now).max(0);
+            Decision {
+                allowed: if count {
+                    seen <= i64::from(limit.max)
+                } else {
+                    seen < i64::from(limit.max)
+                },
+                retry_after_secs: (remaining_ms as u64).div_ceil(1000),
+            }
+        }
+
+        fn refund(&mut self) {
+            if let Some((_, c)) = &mut self.row {
+                *c = (*c - 1).max(0);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::fuzzing::config(256))]
+
+        /// Any sequence of counts, peeks, refunds and clears, at any spacing, decides as the
+        /// read-then-write counter did.
+        #[test]
+        fn the_one_statement_count_decides_as_the_read_then_write_one(
+            ops in proptest::collection::vec((0u8..8, 0i64..6_000), 1..60),
+        ) {
+            let s = store();
+            let mut model = Model::default();
+            let mut now = 1_000_000;
+            for (op, wait) in ops {
+                now += wait;
+                match op {
+                    0 => {
+                        refund(&s, "b").unwrap();
+                        model.refund();
+                    }
+                    1 => {
+                        clear(&s, "b").unwrap();
+                        model.row = None;
+                    }
+                    2 | 3 => proptest::prop_assert_eq!(
+                        check(&s, "b", THREE_PER_10S, now, false).unwrap(),
+                        model.check(THREE_PER_10S, now, false)
+                    ),
+                    _ => proptest::prop_assert_eq!(
+                        check(&s, "b", THREE_PER_10S, now, true).unwrap(),
+                        model.check(THREE_PER_10S, now, true)
+                    ),
+                }
+            }
+        }
     }
 }
