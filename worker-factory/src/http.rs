@@ -292,9 +292,8 @@ pub(crate) fn mutable(response: Response) -> worker::Result<Response> {
     Ok(response.with_headers(Headers(headers)).with_status(status))
 }
 
-/// Adds the CORS headers for an allowed `origin` (and `Vary: Origin` always): in place on an
-/// answer built here, on a copy of one whose headers the runtime made immutable (a fetched
-/// one's).
+/// Adds the CORS headers for an allowed `origin` (and `Vary: Origin` always), in place or on a
+/// copy ([`with_headers`]).
 pub(crate) fn with_cors(response: Response, origin: Option<&str>) -> worker::Result<Response> {
     let add = |h: &Headers| -> worker::Result<()> {
         h.append("vary", "Origin")?;
@@ -305,6 +304,15 @@ pub(crate) fn with_cors(response: Response, origin: Option<&str>) -> worker::Res
         }
         Ok(())
     };
+    with_headers(response, add)
+}
+
+/// Writes headers with `add`: in place when the answer's headers can change (one built here),
+/// else on a copy (the runtime made a fetched answer's immutable, and the first write fails).
+fn with_headers(
+    response: Response,
+    add: impl Fn(&Headers) -> worker::Result<()>,
+) -> worker::Result<Response> {
     if add(response.headers()).is_ok() {
         return Ok(response);
     }
@@ -365,12 +373,7 @@ pub(crate) fn with_auth_cookies(
         }
         Ok(())
     };
-    if add(response.headers()).is_ok() {
-        return Ok(response);
-    }
-    let response = mutable(response)?;
-    add(response.headers())?;
-    Ok(response)
+    Ok(with_headers(response, add)?)
 }
 
 /// Both auth cookies, cleared.
