@@ -119,15 +119,13 @@ pub(crate) struct Hop {
 }
 
 /// What the object adds to an answer it finishes itself ([`Hop::finish`]), as the worker would:
-/// the route's auth cookies ([`crate::http::with_auth_cookies`]), then `Vary: Origin` and the
-/// allowed origin's CORS headers ([`crate::http::with_cors`]).
+/// the auth cookies of the call's route ([`crate::http::with_auth_cookies`]), then `Vary: Origin`
+/// and the allowed origin's CORS headers ([`crate::http::with_cors`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Finish {
     /// The request's `Origin`, when `ALLOWED_ORIGINS` lists it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) origin: Option<String>,
-    /// What the route does to the auth cookies.
-    pub(crate) cookies: crate::routes::Cookies,
     /// Whether the cookies are `Secure`: all but those of plain `http://` on this machine.
     pub(crate) secure: bool,
 }

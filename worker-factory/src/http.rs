@@ -345,8 +345,8 @@ pub(crate) fn with_auth_cookies(
         Cookies::Set if ok => {
             let tokens: Tokens = match response.body() {
                 worker::ResponseBody::Body(bytes) => serde_json::from_slice(bytes)
-                    .map_err(|e| userdo::Error::internal_from("auth answer without tokens", e))?,
-                _ => return Err(userdo::Error::internal("auth answer without a body")),
+                    .map_err(|e| Error::internal_from("auth answer without tokens", e))?,
+                _ => return Err(Error::internal("auth answer without a body")),
             };
             [
                 set_cookie(

@@ -111,7 +111,11 @@ impl<A: UserApp> UserDoObject<A> {
         let mut finish = None;
         let (result, may_end_sessions) = match read_hop(&mut req).await {
             Ok(mut hop) => {
-                finish = hop.finish.take();
+                let cookies = hop
+                    .call
+                    .endpoint()
+                    .map_or(Cookies::Keep, |e| e.route().cookies);
+                finish = hop.finish.take().map(|f| (f, cookies));
                 let may_end = hop
                     .call
                     .endpoint()
@@ -166,24 +170,26 @@ impl<A: UserApp> UserDoObject<A> {
         // The worker passes this answer on as it is: its auth cookies and CORS headers are
         // added here. An accepted WebSocket has none, as in the worker.
         match finish {
-            Some(finish) if response.status_code() != 101 => self.finish(response, &finish),
+            Some((finish, cookies)) if response.status_code() != 101 => {
+                self.finish(response, &finish, cookies)
+            }
             _ => Ok(response),
         }
     }
 
-    /// Adds what the worker would have added to `response` ([`crate::hop::Finish`]).
-    fn finish(&self, response: Response, finish: &Finish) -> worker::Result<Response> {
-        let response = match finish.cookies {
-            Cookies::Keep => response,
-            cookies => {
-                let added = shared_settings(&self.env).and_then(|settings| {
-                    with_auth_cookies(response, cookies, &settings, finish.secure)
-                });
-                match added {
-                    Ok(response) => response,
-                    Err(error) => error_response(&error)?,
-                }
-            }
+    /// Adds what the worker would have added to `response` ([`crate::hop::Finish`]): the
+    /// `cookies` of the call's route, then the CORS headers.
+    fn finish(
+        &self,
+        response: Response,
+        finish: &Finish,
+        cookies: Cookies,
+    ) -> worker::Result<Response> {
+        let added = shared_settings(&self.env)
+            .and_then(|settings| with_auth_cookies(response, cookies, &settings, finish.secure));
+        let response = match added {
+            Ok(response) => response,
+            Err(error) => error_response(&error)?,
         };
         with_cors(response, finish.origin.as_deref())
     }

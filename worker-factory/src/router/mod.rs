@@ -292,7 +292,6 @@ impl UserDoWorker {
                 .map(|_| settings.limits.login_failures),
             finish: as_is.then(|| Finish {
                 origin: origins.cors.map(str::to_owned),
-                cookies: route.cookies,
                 secure,
             }),
             call,

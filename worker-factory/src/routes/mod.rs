@@ -8,7 +8,7 @@
 //! and a new endpoint that nobody handles does not compile.
 
 use schemars::SchemaGenerator;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use userdo::token::OpaqueKind;
 
 use crate::responses::{
@@ -134,7 +134,7 @@ pub enum Sessions {
 
 /// What the worker does to the auth cookies of the answer (or the object, which finishes most
 /// answers itself, as the hop tells it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Cookies {
     /// Nothing.
